@@ -1,0 +1,61 @@
+package authz
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the decision core needs from storage. It is shaped so that
+// a Check costs at most two round trips without a cache: Lookup fetches the
+// API (or the route table) with every credential the request carries, and
+// Principal fetches the apps, the API found by route, and the grants.
+//
+// Records that do not exist are nil or absent from the maps, not errors. Any
+// error means the store could not answer; the core then denies with
+// StoreUnavailable (fail closed).
+type Store interface {
+	Lookup(ctx context.Context, q LookupQuery) (LookupResult, error)
+	Principal(ctx context.Context, q PrincipalQuery) (PrincipalResult, error)
+	// ClaimNonce records id for ttl and reports whether it was new. It is
+	// the replay guard of the signature methods: atomic, one SET NX.
+	ClaimNonce(ctx context.Context, id string, ttl time.Duration) (fresh bool, err error)
+}
+
+// LookupQuery is round trip one.
+type LookupQuery struct {
+	APIID         string   // the API named by the proxy; "" to fetch the route table
+	AppKeys       []string // app_keys to fetch
+	AppCodeHashes []string // sha256 hex of AppCodes to fetch
+	TokenHashes   []string // sha256 hex of bearer tokens to fetch
+}
+
+// LookupResult answers a LookupQuery.
+type LookupResult struct {
+	API      *API    // nil when APIID was "" or the API does not exist
+	Routes   []Route // the route table, when APIID was ""
+	Keys     map[string]*Key
+	AppCodes map[string]*AppCodeRecord
+	Tokens   map[string]*Token
+}
+
+// PrincipalQuery is round trip two.
+type PrincipalQuery struct {
+	APIID    string   // fetch this API too (it was resolved by route); "" if known
+	AppIDs   []string // apps to fetch
+	GrantAPI string   // API id whose grants to read for each app
+	Stage    string
+}
+
+// PrincipalResult answers a PrincipalQuery.
+type PrincipalResult struct {
+	API    *API
+	Apps   map[string]*App
+	Grants map[string]*Grant // by app id; absent = no grant
+}
+
+// Token is what an opaque bearer token resolves to.
+type Token struct {
+	AppID  string
+	AppKey string
+	Scopes []string
+}

@@ -1,0 +1,117 @@
+package store
+
+// SKELETON: signatures agreed between helpers; bodies are filled in by the
+// store work. Every write publishes on the invalidation channel.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// ErrNotFound is returned by admin reads and writes naming a record that
+// does not exist (redis.Nil never leaves this package).
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when creating a record whose id or key is taken.
+var ErrExists = errors.New("already exists")
+
+// CreateAppParams creates an app. Empty Key/Secret/AppCode are generated
+// with crypto/rand; given ones are imported.
+type CreateAppParams struct {
+	ID      string // "" = generated
+	Name    string
+	Key     string
+	Secret  string
+	AppCode string
+}
+
+// CreatedApp is the one-time answer of CreateApp: the only moment the
+// AppCode is known in clear. JSON names are the CLI contract.
+type CreatedApp struct {
+	AppID     string `json:"app_id"`
+	Name      string `json:"name"`
+	AppKey    string `json:"app_key"`
+	AppSecret string `json:"app_secret"`
+	AppCode   string `json:"appcode"`
+}
+
+// AppInfo describes an app for list/show.
+type AppInfo struct {
+	AppID      string    `json:"app_id"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	Keys       []string  `json:"keys"`
+	HasAppCode bool      `json:"has_appcode"`
+}
+
+// CreateKeyParams adds a key to an app.
+type CreateKeyParams struct {
+	AppID     string
+	Key       string // "" = generated
+	Secret    string // "" = generated
+	Scopes    []string
+	ExpiresAt time.Time // zero = never
+}
+
+// CreatedKey is the answer of CreateKey (CLI contract JSON names).
+type CreatedKey struct {
+	AppID     string   `json:"app_id"`
+	AppKey    string   `json:"app_key"`
+	AppSecret string   `json:"app_secret"`
+	Scopes    []string `json:"scopes"`
+}
+
+// KeyInfo describes a key for list; never the secret.
+type KeyInfo struct {
+	AppKey    string     `json:"app_key"`
+	AppID     string     `json:"app_id"`
+	Scopes    []string   `json:"scopes"`
+	Status    string     `json:"status"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// GrantInfo is one grant.
+type GrantInfo struct {
+	API       string     `json:"api"`
+	AppID     string     `json:"app_id"`
+	Stage     string     `json:"stage"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+var errTODO = errors.New("store: not implemented yet")
+
+func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, error) {
+	return CreatedApp{}, errTODO
+}
+func (s *Store) ListApps(ctx context.Context) ([]AppInfo, error)                    { return nil, errTODO }
+func (s *Store) GetApp(ctx context.Context, id string) (AppInfo, error)             { return AppInfo{}, errTODO }
+func (s *Store) SetAppStatus(ctx context.Context, id string, st authz.Status) error { return errTODO }
+func (s *Store) DeleteApp(ctx context.Context, id string) error                     { return errTODO }
+func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, error) {
+	return CreatedKey{}, errTODO
+}
+func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) { return nil, errTODO }
+func (s *Store) RevokeKey(ctx context.Context, appKey string) error            { return errTODO }
+func (s *Store) SetKeyStatus(ctx context.Context, appKey string, st authz.Status) error {
+	return errTODO
+}
+func (s *Store) ResetAppCode(ctx context.Context, appID, code string) (string, error) {
+	return "", errTODO
+}
+func (s *Store) CreateAPI(ctx context.Context, api authz.API) error { return errTODO }
+func (s *Store) UpdateAPI(ctx context.Context, api authz.API) error { return errTODO }
+func (s *Store) GetAPI(ctx context.Context, id string) (authz.API, error) {
+	return authz.API{}, errTODO
+}
+func (s *Store) ListAPIs(ctx context.Context) ([]authz.API, error)                 { return nil, errTODO }
+func (s *Store) DeleteAPI(ctx context.Context, id string) error                    { return errTODO }
+func (s *Store) AddGrant(ctx context.Context, g GrantInfo) error                   { return errTODO }
+func (s *Store) RevokeGrant(ctx context.Context, apiID, appID, stage string) error { return errTODO }
+func (s *Store) ListGrants(ctx context.Context, apiID string) ([]GrantInfo, error) {
+	return nil, errTODO
+}
