@@ -2,6 +2,9 @@ package authz
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -27,8 +30,294 @@ func NewEngine(s Store, opts ...EngineOption) *Engine {
 	return e
 }
 
+// check carries one Check through its steps.
+type check struct {
+	req   *Request
+	query []QueryParam
+	creds []*credential
+	now   time.Time
+	stage string
+
+	api    *API
+	lookup LookupResult
+	princ  PrincipalResult
+}
+
 // Check decides one request. It never returns an allow by accident: every
 // path that is not a verified credential with its grant is a deny.
 func (e *Engine) Check(ctx context.Context, r *Request) Decision {
-	return deny(ReasonStoreUnavailable, "SKELETON") // filled in by the engine work
+	d := e.check(ctx, r)
+	if !d.Allow && d.Message == "" {
+		d.Message = d.Reason.DefaultMessage()
+	}
+	return d
+}
+
+func (e *Engine) check(ctx context.Context, r *Request) Decision {
+	query, ok := ParseQuery(r.RawQuery)
+	if !ok {
+		return deny(ReasonBadRequest, "the query string is not valid URL encoding")
+	}
+	c := &check{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
+	if c.stage == "" {
+		c.stage = DefaultStage
+	}
+	c.creds = detectCredentials(r, query)
+
+	// Round trip one: the API (or the route table) and every credential.
+	apiID := r.Context["api"]
+	lq := LookupQuery{APIID: apiID}
+	for _, cr := range c.creds {
+		switch {
+		case cr.bad != "":
+		case cr.appKey != "":
+			lq.AppKeys = appendUnique(lq.AppKeys, cr.appKey)
+		case cr.appCodeHash != "":
+			lq.AppCodeHashes = appendUnique(lq.AppCodeHashes, cr.appCodeHash)
+		case cr.tokenHash != "":
+			lq.TokenHashes = appendUnique(lq.TokenHashes, cr.tokenHash)
+		}
+	}
+	var err error
+	if c.lookup, err = e.store.Lookup(ctx, lq); err != nil {
+		return storeDown(err)
+	}
+
+	viaRoute := ""
+	if apiID != "" {
+		if c.api = c.lookup.API; c.api == nil {
+			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID), apiID)
+		}
+	} else {
+		rt, ok := MatchRoute(c.lookup.Routes, r.Host, r.Method, r.Path)
+		if !ok {
+			return deny(ReasonUnknownAPI, "no API route matches this host and path")
+		}
+		apiID, viaRoute = rt.API, rt.API
+	}
+
+	// When the API is known, pick the credential now so a bad one costs no
+	// second round trip; otherwise fetch every candidate app with the API.
+	var chosen *credential
+	var appIDs []string
+	if c.api != nil {
+		var d *Decision
+		if chosen, d = c.choose(); d != nil {
+			return *d
+		}
+		id, d := c.appOf(chosen)
+		if d != nil {
+			return *d
+		}
+		appIDs = []string{id}
+	} else {
+		for _, cr := range c.creds {
+			if id, d := c.appOf(cr); d == nil {
+				appIDs = appendUnique(appIDs, id)
+			}
+		}
+	}
+
+	// Round trip two: the apps, their grants, and the API found by route.
+	if c.princ, err = e.store.Principal(ctx, PrincipalQuery{APIID: viaRoute, AppIDs: appIDs, GrantAPI: apiID, Stage: c.stage}); err != nil {
+		return storeDown(err)
+	}
+	if viaRoute != "" {
+		if c.api = c.princ.API; c.api == nil {
+			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("the route table names API %q, which is not defined", viaRoute), viaRoute)
+		}
+		var d *Decision
+		if chosen, d = c.choose(); d != nil {
+			return *d
+		}
+		if _, d = c.appOf(chosen); d != nil {
+			return *d
+		}
+	}
+
+	d := c.authenticate(chosen)
+	if !d.Allow {
+		return d
+	}
+	if chosen.nonce != "" && c.api.ReplayProtection {
+		fresh, err := e.store.ClaimNonce(ctx, chosen.nonce, chosen.nonceTTL(c.api))
+		if err != nil {
+			return storeDown(err)
+		}
+		if !fresh {
+			return c.denyFor(ReasonReplayedRequest, "", d.Identity)
+		}
+	}
+	return d
+}
+
+// choose picks the first carried credential whose method the API accepts.
+func (c *check) choose() (*credential, *Decision) {
+	queryAppCode := false
+	for _, cr := range c.creds {
+		if !c.api.Allows(cr.method) {
+			continue
+		}
+		if cr.method == MethodAppCode && !acceptsAppCode(c.api, cr) {
+			queryAppCode = queryAppCode || (cr.inQuery && c.api.AppCodeMode != AppCodeDisabled)
+			continue
+		}
+		if cr.bad != "" {
+			d := c.denyFor(cr.bad, cr.badMsg, Identity{Method: cr.method})
+			return nil, &d
+		}
+		return cr, nil
+	}
+	if queryAppCode {
+		d := c.denyFor(ReasonAppCodeInQueryNotAllowed, "", Identity{Method: MethodAppCode})
+		return nil, &d
+	}
+	d := c.denyFor(ReasonMissingCredential, fmt.Sprintf("this API accepts %s credentials; none was found in the request", methodList(c.api.Methods)), Identity{})
+	return nil, &d
+}
+
+// appOf resolves the app id a credential's record names, or the deny for a
+// credential that resolves to nothing.
+func (c *check) appOf(cr *credential) (string, *Decision) {
+	var d Decision
+	switch {
+	case cr.bad != "":
+		d = c.denyFor(cr.bad, cr.badMsg, Identity{Method: cr.method})
+	case cr.appCodeHash != "":
+		if rec := c.lookup.AppCodes[cr.appCodeHash]; rec != nil {
+			return rec.AppID, nil
+		}
+		d = c.denyFor(ReasonInvalidAppCode, "", Identity{Method: cr.method})
+	case cr.tokenHash != "":
+		if tok := c.lookup.Tokens[cr.tokenHash]; tok != nil {
+			return tok.AppID, nil
+		}
+		d = c.denyFor(ReasonInvalidToken, "", Identity{Method: cr.method})
+	default:
+		if k := c.lookup.Keys[cr.appKey]; k != nil && !expired(k.ExpiresAt, c.now) {
+			return k.AppID, nil
+		}
+		d = c.denyFor(ReasonUnknownAppKey, "", Identity{Method: cr.method})
+	}
+	return "", &d
+}
+
+// authenticate verifies the chosen credential and the app's standing, then
+// the API's scope and grant requirements. It returns the allow decision
+// with everything the proxy must strip and set.
+func (c *check) authenticate(cr *credential) Decision {
+	id := Identity{Method: cr.method, API: c.api.ID}
+	var key *Key
+	var status Status
+	switch cr.method {
+	case MethodAppCode:
+		rec := c.lookup.AppCodes[cr.appCodeHash]
+		id.AppID, status = rec.AppID, rec.Status
+	case MethodOAuth2:
+		tok := c.lookup.Tokens[cr.tokenHash]
+		id.AppID, id.AppKey, id.Scopes = tok.AppID, tok.AppKey, tok.Scopes
+	default:
+		key = c.lookup.Keys[cr.appKey]
+		id.AppID, id.AppKey, id.Scopes, status = key.AppID, key.AppKey, key.Scopes, key.Status
+	}
+	app := c.princ.Apps[id.AppID]
+	if app == nil {
+		// The credential outlived its app (a partial delete): treat it as
+		// unknown rather than trust a record with no owner.
+		return c.denyFor(unknownReason(cr.method), "", id)
+	}
+	id.AppName = app.Name
+
+	// A signature is verified before any status is revealed, so an
+	// unauthenticated caller learns nothing about the app.
+	if cr.verify != nil {
+		if reason, msg := cr.verify(verifyInput{req: c.req, api: c.api, key: key, now: c.now}); reason != ReasonOK {
+			return c.denyFor(reason, msg, id)
+		}
+	}
+	if app.Status == StatusDisabled || status == StatusDisabled {
+		return c.denyFor(ReasonAppDisabled, "", id)
+	}
+	if cr.method != MethodAppCode {
+		if missing := missingScopes(c.api.Scopes, id.Scopes); len(missing) > 0 {
+			return c.denyFor(ReasonInsufficientScope, fmt.Sprintf("the credential lacks scope(s) %v required by this API", missing), id)
+		}
+	}
+	if c.api.Access != AccessAuthenticated {
+		g := c.princ.Grants[id.AppID]
+		if g == nil {
+			return c.denyFor(ReasonNotAuthorized, fmt.Sprintf("app %q has no grant for API %q on stage %s: add one with `authzctl grant add --api %s --app %s --stage %s`", id.AppID, c.api.ID, c.stage, c.api.ID, id.AppID, c.stage), id)
+		}
+		if expired(g.ExpiresAt, c.now) {
+			return c.denyFor(ReasonGrantExpired, "", id)
+		}
+	}
+	return c.allow(cr, id)
+}
+
+// denyFor is a deny carrying the identity known so far and, on 401s, the
+// challenges of the API's methods.
+func (c *check) denyFor(r Reason, msg string, id Identity) Decision {
+	d := deny(r, msg)
+	if c.api != nil {
+		id.API = c.api.ID
+		if r.HTTPStatus() == 401 {
+			d.ResponseHeaders = challenges(c.api, r)
+		}
+	}
+	d.Identity = id
+	return d
+}
+
+func denyAPI(r Reason, msg, api string) Decision {
+	d := deny(r, msg)
+	d.Identity.API = api
+	return d
+}
+
+func storeDown(err error) Decision {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return deny(ReasonStoreUnavailable, "the credential store did not answer in time; retry later")
+	}
+	return deny(ReasonStoreUnavailable, "")
+}
+
+func unknownReason(m Method) Reason {
+	switch m {
+	case MethodAppCode:
+		return ReasonInvalidAppCode
+	case MethodOAuth2:
+		return ReasonInvalidToken
+	}
+	return ReasonUnknownAppKey
+}
+
+func expired(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }
+
+func missingScopes(required, have []string) []string {
+	var missing []string
+	for _, s := range required {
+		if !slices.Contains(have, s) {
+			missing = append(missing, s)
+		}
+	}
+	return missing
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func methodList(ms []Method) string {
+	out := ""
+	for i, m := range ms {
+		if i > 0 {
+			out += ", "
+		}
+		out += string(m)
+	}
+	return out
 }

@@ -1,0 +1,166 @@
+package extauthz
+
+import (
+	"encoding/json"
+	"slices"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// Header names of the contract (ARCHITECTURE.md §5).
+const (
+	HeaderError           = "x-appauthz-error"
+	headerContentType     = "content-type"
+	headerWWWAuthenticate = "www-authenticate"
+)
+
+// defaultChallenge is the www-authenticate of a 401 whose decision named
+// none: RFC 9110 requires a challenge on every 401. The core normally gives
+// a method-specific one (Bearer for tokens, hmac for signatures).
+const defaultChallenge = `APPCODE realm="appauthz"`
+
+// ToResponse maps a Decision onto Envoy's CheckResponse. It is mechanical:
+// the core has already chosen what to strip and set.
+//
+// Every header mutation sets append_action OVERWRITE_IF_EXISTS_OR_ADD and
+// leaves the deprecated append unset, which overwrites on every Envoy
+// version (ENVOY-FACTS §3.2). A denial is a CheckResponse with a non-OK
+// status — Envoy sends the DeniedHttpResponse as a local reply and never
+// applies failure_mode_allow to it.
+func ToResponse(d authz.Decision) *authv3.CheckResponse {
+	if d.Allow {
+		return allowResponse(d)
+	}
+	return denyResponse(d)
+}
+
+func allowResponse(d authz.Decision) *authv3.CheckResponse {
+	set := make([]*corev3.HeaderValueOption, 0, len(d.HeadersToSet))
+	setNames := make([]string, 0, len(d.HeadersToSet))
+	for _, h := range d.HeadersToSet {
+		set = append(set, overwrite(h.Name, h.Value))
+		setNames = append(setNames, h.Name)
+	}
+	// Envoy applies headers_to_remove after the header mutations, so a name
+	// in both would strip the trusted header we just set.
+	var remove []string
+	for _, name := range d.HeadersToRemove {
+		if !slices.Contains(setNames, name) && !slices.Contains(remove, name) {
+			remove = append(remove, name)
+		}
+	}
+	ok := &authv3.OkHttpResponse{
+		Headers:                 set,
+		HeadersToRemove:         remove,
+		QueryParametersToRemove: slices.Clone(d.QueryToRemove),
+		ResponseHeadersToAdd:    options(d.ResponseHeaders),
+	}
+	return &authv3.CheckResponse{
+		Status:          &rpcstatus.Status{Code: int32(codes.OK)},
+		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
+		DynamicMetadata: identityMetadata(d.Identity),
+	}
+}
+
+// denyBody is the JSON body of every denial.
+type denyBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func denyResponse(d authz.Decision) *authv3.CheckResponse {
+	reason := d.Reason
+	if reason == "" || reason == authz.ReasonOK {
+		// A deny without a reason is a core bug; still a deny.
+		reason = authz.ReasonNotAuthorized
+	}
+	status := d.Status()
+	if status < 400 {
+		status = reason.HTTPStatus()
+	}
+	code := typev3.StatusCode(status)
+	if _, known := typev3.StatusCode_name[int32(code)]; !known || status < 400 {
+		// Envoy's HttpStatus must be a defined enum value.
+		code = typev3.StatusCode_Forbidden
+	}
+	msg := d.Message
+	if msg == "" {
+		msg = reason.DefaultMessage()
+	}
+	body, err := json.Marshal(denyBody{Code: string(reason), Message: msg})
+	if err != nil { // cannot happen for two strings; keep the deny anyway
+		body = []byte(`{"code":"` + string(authz.ReasonBadRequest) + `"}`)
+	}
+
+	headers := []*corev3.HeaderValueOption{
+		overwrite(HeaderError, string(reason)),
+		overwrite(headerContentType, "application/json"),
+	}
+	challenged := false
+	for _, h := range d.ResponseHeaders {
+		if h.Name == HeaderError || h.Name == headerContentType {
+			continue // the contract fixes these two
+		}
+		challenged = challenged || h.Name == headerWWWAuthenticate
+		headers = append(headers, overwrite(h.Name, h.Value))
+	}
+	if code == typev3.StatusCode_Unauthorized && !challenged {
+		headers = append(headers, overwrite(headerWWWAuthenticate, defaultChallenge))
+	}
+
+	grpcCode := codes.PermissionDenied
+	if code == typev3.StatusCode_Unauthorized {
+		grpcCode = codes.Unauthenticated
+	}
+	return &authv3.CheckResponse{
+		Status: &rpcstatus.Status{Code: int32(grpcCode), Message: string(reason)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: code},
+			Headers: headers,
+			Body:    string(body),
+		}},
+	}
+}
+
+// overwrite is the portable "set this header" mutation.
+func overwrite(name, value string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: name, Value: value},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
+
+func options(hs []authz.HeaderValue) []*corev3.HeaderValueOption {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]*corev3.HeaderValueOption, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, overwrite(h.Name, h.Value))
+	}
+	return out
+}
+
+// identityMetadata is CheckResponse.dynamic_metadata: Envoy stores it under
+// the envoy.filters.http.ext_authz namespace for access logs and rate limits.
+func identityMetadata(id authz.Identity) *structpb.Struct {
+	scopes := make([]*structpb.Value, 0, len(id.Scopes))
+	for _, s := range id.Scopes {
+		scopes = append(scopes, structpb.NewStringValue(s))
+	}
+	return &structpb.Struct{Fields: map[string]*structpb.Value{
+		"app_id":   structpb.NewStringValue(id.AppID),
+		"app_name": structpb.NewStringValue(id.AppName),
+		"app_key":  structpb.NewStringValue(id.AppKey),
+		"method":   structpb.NewStringValue(string(id.Method)),
+		"api":      structpb.NewStringValue(id.API),
+		"scopes":   structpb.NewListValue(&structpb.ListValue{Values: scopes}),
+	}}
+}
