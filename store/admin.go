@@ -1,14 +1,11 @@
 package store
 
-// SKELETON: signatures agreed between helpers; bodies are filled in by the
-// store work. Every write publishes on the invalidation channel.
+// This file holds the types of the admin API used by authzctl and --dev.
+// Every admin write publishes on the invalidation channel in the same MULTI.
 
 import (
-	"context"
 	"errors"
 	"time"
-
-	"github.com/appauthz/appauthz/authz"
 )
 
 // ErrNotFound is returned by admin reads and writes naming a record that
@@ -81,37 +78,4 @@ type GrantInfo struct {
 	AppID     string     `json:"app_id"`
 	Stage     string     `json:"stage"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-var errTODO = errors.New("store: not implemented yet")
-
-func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, error) {
-	return CreatedApp{}, errTODO
-}
-func (s *Store) ListApps(ctx context.Context) ([]AppInfo, error)                    { return nil, errTODO }
-func (s *Store) GetApp(ctx context.Context, id string) (AppInfo, error)             { return AppInfo{}, errTODO }
-func (s *Store) SetAppStatus(ctx context.Context, id string, st authz.Status) error { return errTODO }
-func (s *Store) DeleteApp(ctx context.Context, id string) error                     { return errTODO }
-func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, error) {
-	return CreatedKey{}, errTODO
-}
-func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) { return nil, errTODO }
-func (s *Store) RevokeKey(ctx context.Context, appKey string) error            { return errTODO }
-func (s *Store) SetKeyStatus(ctx context.Context, appKey string, st authz.Status) error {
-	return errTODO
-}
-func (s *Store) ResetAppCode(ctx context.Context, appID, code string) (string, error) {
-	return "", errTODO
-}
-func (s *Store) CreateAPI(ctx context.Context, api authz.API) error { return errTODO }
-func (s *Store) UpdateAPI(ctx context.Context, api authz.API) error { return errTODO }
-func (s *Store) GetAPI(ctx context.Context, id string) (authz.API, error) {
-	return authz.API{}, errTODO
-}
-func (s *Store) ListAPIs(ctx context.Context) ([]authz.API, error)                 { return nil, errTODO }
-func (s *Store) DeleteAPI(ctx context.Context, id string) error                    { return errTODO }
-func (s *Store) AddGrant(ctx context.Context, g GrantInfo) error                   { return errTODO }
-func (s *Store) RevokeGrant(ctx context.Context, apiID, appID, stage string) error { return errTODO }
-func (s *Store) ListGrants(ctx context.Context, apiID string) ([]GrantInfo, error) {
-	return nil, errTODO
 }

@@ -1,9 +1,8 @@
 package store
 
-// SKELETON: see admin.go.
-
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +17,7 @@ type Store struct {
 	prefix  string
 	timeout time.Duration
 	now     func() time.Time
+	keys    keyspace
 }
 
 // Option configures a Store.
@@ -32,32 +32,43 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// DefaultPrefix is the key prefix when WithPrefix is not given.
+const DefaultPrefix = "appauthz:"
+
 // New wraps a connected client.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{rdb: rdb, prefix: "appauthz:", timeout: 500 * time.Millisecond, now: time.Now}
+	s := &Store{rdb: rdb, prefix: DefaultPrefix, timeout: 500 * time.Millisecond, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
+	s.keys = keyspace{prefix: s.prefix}
 	return s
 }
 
 // Client returns the underlying client (health checks, tests).
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
-// Ping reports whether Redis answers.
-func (s *Store) Ping(ctx context.Context) error { return errTODO }
+// Channel is the pub/sub channel every write publishes on (prefix +
+// "invalidate"); caches subscribe to it.
+func (s *Store) Channel() string { return s.keys.invalidate() }
 
-// OpenURL parses a --redis-url (redis://, rediss://) into a client.
-func OpenURL(url string) (redis.UniversalClient, error) { return nil, errTODO }
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("store: ping redis: %w", err)
+	}
+	return nil
+}
+
+// bound applies the store timeout to one call. A caller's shorter deadline
+// still wins.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
 
 var _ authz.Store = (*Store)(nil)
-
-func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
-	return authz.LookupResult{}, errTODO
-}
-func (s *Store) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.PrincipalResult, error) {
-	return authz.PrincipalResult{}, errTODO
-}
-func (s *Store) ClaimNonce(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	return false, errTODO
-}

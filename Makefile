@@ -1,0 +1,29 @@
+# Convenience targets. The README's two commands (run and test) work without make.
+GO ?= go
+FUZZTIME ?= 30s
+
+.PHONY: test run-dev lint fuzz bench bench-load compose-config
+
+test: ## the CI test command (needs redis-server on PATH)
+	$(GO) test -race -count=1 ./...
+
+run-dev: ## zero-setup daemon with an in-memory Redis and demo data
+	$(GO) run ./cmd/authzd --dev
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: ## micro-benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./authz/... ./store/...
+
+compose-config: ## validate docker-compose.yml offline
+	docker-compose -f docker-compose.yml config -q

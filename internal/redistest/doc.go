@@ -1,0 +1,4 @@
+// Package redistest runs a real redis-server for tests: on a free loopback
+// port, without persistence, stopped when the test ends. Tests that need
+// Redis fail loudly when redis-server is missing; they never skip.
+package redistest

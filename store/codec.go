@@ -1,0 +1,279 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// This file converts between authz model values and Redis hash fields.
+// Lists are comma-separated; times are unix seconds ("0" or absent = none).
+
+func joinList(xs []string) string { return strings.Join(xs, ",") }
+
+func splitList(s string) []string {
+	xs := authz.SplitList(s)
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
+}
+
+func unixString(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.Unix(), 10)
+}
+
+// parseUnix reads a unix-seconds field; "" and "0" are the zero time.
+func parseUnix(field, v string) (time.Time, error) {
+	if v == "" || v == "0" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("field %s is not unix seconds: %q", field, v)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func statusOr(v string) authz.Status {
+	if v == "" {
+		return authz.StatusActive
+	}
+	return authz.Status(v)
+}
+
+// --- apps ---
+
+func decodeApp(id string, h map[string]string) *authz.App {
+	if len(h) == 0 {
+		return nil
+	}
+	return &authz.App{ID: id, Name: h["name"], Status: statusOr(h["status"])}
+}
+
+// --- keys ---
+
+func encodeKey(k authz.Key, created time.Time) map[string]any {
+	return map[string]any{
+		"app_id":     k.AppID,
+		"secret":     k.Secret,
+		"scopes":     joinList(k.Scopes),
+		"status":     string(statusOr(string(k.Status))),
+		"expires_at": unixString(k.ExpiresAt),
+		"created_at": unixString(created),
+	}
+}
+
+func decodeKey(appKey string, h map[string]string) (*authz.Key, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	exp, err := parseUnix("expires_at", h["expires_at"])
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", appKey, err)
+	}
+	return &authz.Key{
+		AppKey:    appKey,
+		AppID:     h["app_id"],
+		Secret:    h["secret"],
+		Scopes:    splitList(h["scopes"]),
+		Status:    statusOr(h["status"]),
+		ExpiresAt: exp,
+	}, nil
+}
+
+// --- AppCodes ---
+
+func decodeAppCode(h map[string]string) *authz.AppCodeRecord {
+	if len(h) == 0 || h["app_id"] == "" {
+		return nil
+	}
+	return &authz.AppCodeRecord{AppID: h["app_id"], Status: statusOr(h["status"])}
+}
+
+// --- tokens ---
+
+// tokenJSON is the value of token:{sha256hex}. Provisional: the OAuth2
+// work may extend it.
+type tokenJSON struct {
+	AppID  string   `json:"app_id"`
+	AppKey string   `json:"app_key"`
+	Scopes []string `json:"scopes"`
+}
+
+func decodeToken(hash, v string) (*authz.Token, error) {
+	var t tokenJSON
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return nil, fmt.Errorf("token %s…: not JSON: %w", hash[:min(8, len(hash))], err)
+	}
+	if t.AppID == "" {
+		return nil, nil
+	}
+	return &authz.Token{AppID: t.AppID, AppKey: t.AppKey, Scopes: t.Scopes}, nil
+}
+
+// --- grants ---
+
+func decodeGrant(v string) (*authz.Grant, error) {
+	exp, err := parseUnix("expires_at", v)
+	if err != nil {
+		return nil, err
+	}
+	return &authz.Grant{ExpiresAt: exp}, nil
+}
+
+// --- APIs ---
+
+// encodeAPI writes every field, so an update is a full replace. api must
+// be normalized (see normalizeAPI).
+func encodeAPI(a authz.API, created time.Time) map[string]any {
+	methods := make([]string, len(a.Methods))
+	for i, m := range a.Methods {
+		methods[i] = string(m)
+	}
+	return map[string]any{
+		"methods":            joinList(methods),
+		"appcode_mode":       string(a.AppCodeMode),
+		"access":             string(a.Access),
+		"clock_skew":         strconv.FormatFloat(a.ClockSkew.Seconds(), 'f', -1, 64),
+		"scopes":             joinList(a.Scopes),
+		"hmac_algorithms":    joinList(a.HMACAlgorithms),
+		"enforce_headers":    joinList(a.EnforceHeaders),
+		"replay":             onOff(a.ReplayProtection),
+		"timestamp_required": strconv.FormatBool(a.TimestampRequired),
+		"host":               a.Route.Host,
+		"path_prefix":        a.Route.PathPrefix,
+		"route_methods":      joinList(a.Route.Methods),
+		"created_at":         unixString(created),
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// decodeAPI reads an API hash; nil when it does not exist. Absent fields
+// take the contract's defaults, so hashes written by hand or by older
+// versions still work.
+func decodeAPI(id string, h map[string]string) (*authz.API, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	bad := func(field string) error {
+		return fmt.Errorf("api %q: field %s has a bad value %q: fix it with `authzctl api update %s`", id, field, h[field], id)
+	}
+	a := &authz.API{
+		ID:                id,
+		AppCodeMode:       authz.AppCodeHeader,
+		Access:            authz.AccessAuthorized,
+		ClockSkew:         authz.DefaultClockSkew,
+		Scopes:            splitList(h["scopes"]),
+		HMACAlgorithms:    splitList(h["hmac_algorithms"]),
+		EnforceHeaders:    splitList(h["enforce_headers"]),
+		ReplayProtection:  true,
+		TimestampRequired: false,
+		Route: authz.Route{
+			API:        id,
+			Host:       h["host"],
+			PathPrefix: h["path_prefix"],
+			Methods:    splitList(h["route_methods"]),
+		},
+	}
+	if v := h["methods"]; v != "" {
+		ms, err := authz.ParseMethods(v)
+		if err != nil {
+			return nil, bad("methods")
+		}
+		a.Methods = ms
+	}
+	if v := h["appcode_mode"]; v != "" {
+		m, err := authz.ParseAppCodeMode(v)
+		if err != nil {
+			return nil, bad("appcode_mode")
+		}
+		a.AppCodeMode = m
+	}
+	if v := h["access"]; v != "" {
+		ac, err := authz.ParseAccess(v)
+		if err != nil {
+			return nil, bad("access")
+		}
+		a.Access = ac
+	}
+	if v := h["clock_skew"]; v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 || secs > maxClockSkew.Seconds() {
+			return nil, bad("clock_skew")
+		}
+		if secs > 0 {
+			a.ClockSkew = time.Duration(secs * float64(time.Second))
+		}
+	}
+	switch strings.ToLower(h["replay"]) {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		a.ReplayProtection = false
+	default:
+		return nil, bad("replay")
+	}
+	if v := h["timestamp_required"]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, bad("timestamp_required")
+		}
+		a.TimestampRequired = b
+	}
+	return a, nil
+}
+
+// apiCreatedAt reads the created_at field kept across updates.
+func apiCreatedAt(h map[string]string) time.Time {
+	t, _ := parseUnix("created_at", h["created_at"])
+	return t
+}
+
+// --- routes ---
+
+// routeJSON is the value of one field of the routes hash.
+type routeJSON struct {
+	API        string   `json:"api"`
+	Host       string   `json:"host,omitempty"`
+	PathPrefix string   `json:"path_prefix,omitempty"`
+	Methods    []string `json:"methods,omitempty"`
+}
+
+func encodeRoute(r authz.Route) string {
+	b, _ := json.Marshal(routeJSON{API: r.API, Host: r.Host, PathPrefix: r.PathPrefix, Methods: r.Methods})
+	return string(b)
+}
+
+func decodeRoutes(h map[string]string) ([]authz.Route, error) {
+	out := make([]authz.Route, 0, len(h))
+	for apiID, v := range h {
+		var r routeJSON
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, fmt.Errorf("route of api %q is not JSON: fix it with `authzctl api update %s`", apiID, apiID)
+		}
+		if r.API == "" {
+			r.API = apiID
+		}
+		out = append(out, authz.Route{API: r.API, Host: r.Host, PathPrefix: r.PathPrefix, Methods: r.Methods})
+	}
+	sortRoutes(out)
+	return out, nil
+}
+
+// hasRoute reports whether an API takes part in route resolution: an API
+// with neither host nor path prefix is reachable only by name, otherwise it
+// would match every request.
+func hasRoute(r authz.Route) bool { return r.Host != "" || r.PathPrefix != "" }

@@ -1,0 +1,48 @@
+package store
+
+// keyspace builds every Redis key and channel name of appauthz, so the
+// layout of ARCHITECTURE.md §6 lives in one place. The braces are part of
+// the contract and double as Redis Cluster hash tags: an app's hash, key set
+// and grant set share a slot, as do an API's hash, grant set and grants.
+type keyspace struct{ prefix string }
+
+func (k keyspace) app(appID string) string       { return k.prefix + "app:{" + appID + "}" }
+func (k keyspace) appKeys(appID string) string   { return k.app(appID) + ":keys" }
+func (k keyspace) appGrants(appID string) string { return k.app(appID) + ":grants" }
+func (k keyspace) appTokens(appID string) string { return k.app(appID) + ":tokens" }
+func (k keyspace) apps() string                  { return k.prefix + "apps" }
+
+func (k keyspace) key(appKey string) string { return k.prefix + "key:{" + appKey + "}" }
+
+func (k keyspace) appCode(hash string) string { return k.prefix + "appcode:{" + hash + "}" }
+
+func (k keyspace) api(apiID string) string       { return k.prefix + "api:{" + apiID + "}" }
+func (k keyspace) apiGrants(apiID string) string { return k.api(apiID) + ":grants" }
+func (k keyspace) apis() string                  { return k.prefix + "apis" }
+func (k keyspace) routes() string                { return k.prefix + "routes" }
+
+func (k keyspace) grant(apiID, stage string) string {
+	return k.prefix + "grant:{" + apiID + "}:{" + stage + "}"
+}
+
+func (k keyspace) token(hash string) string { return k.prefix + "token:{" + hash + "}" }
+func (k keyspace) seen(id string) string    { return k.prefix + "seen:{" + id + "}" }
+
+// invalidate is the pub/sub channel every write publishes on.
+func (k keyspace) invalidate() string { return k.prefix + "invalidate" }
+
+// grantMember is the member naming one grant in an app's grant set
+// ("api stage") or in an API's grant set ("app stage"). Ids and stages
+// never hold spaces (see validID), so the split is unambiguous.
+func grantMember(id, stage string) string { return id + " " + stage }
+
+// Invalidation messages: what changed, for caches to drop.
+func msgApp(appID string) string          { return "app:" + appID }
+func msgKey(appKey string) string         { return "key:" + appKey }
+func msgAppCode(hash string) string       { return "appcode:" + hash }
+func msgAPI(apiID string) string          { return "api:" + apiID }
+func msgGrant(apiID, stage string) string { return "grant:" + apiID + ":" + stage }
+func msgToken(hash string) string         { return "token:" + hash }
+
+// msgRoutes says the route table changed.
+const msgRoutes = "routes"

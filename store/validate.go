@@ -1,0 +1,159 @@
+package store
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// Ids (app ids, app_keys, API ids, stages) are limited to characters that
+// are safe inside a Redis key and its hash-tag braces, and never hold the
+// space that separates grant-set members.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// maxClockSkew caps an API's signature window: a day is already far more
+// than any clock drift.
+const maxClockSkew = 24 * time.Hour
+
+func validID(what, v string) error {
+	if !idPattern.MatchString(v) {
+		return fmt.Errorf("invalid %s %q: use 1 to 128 characters from A-Z a-z 0-9 . _ -", what, v)
+	}
+	return nil
+}
+
+// validSecret checks an imported secret or AppCode without echoing it.
+func validSecret(what, v string) error {
+	if len(v) < 8 || len(v) > 256 {
+		return fmt.Errorf("invalid %s: it must be 8 to 256 characters long (got %d); omit it to generate one", what, len(v))
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("invalid %s: use printable ASCII without spaces (character %d is not); omit it to generate one", what, i+1)
+		}
+	}
+	return nil
+}
+
+func validName(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("app name is empty: give one with --name")
+	}
+	if len(v) > 256 {
+		return fmt.Errorf("app name is %d bytes long: use at most 256", len(v))
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("app name %q holds a control character: use printable text", v)
+		}
+	}
+	return nil
+}
+
+func validStatus(st authz.Status) error {
+	if st != authz.StatusActive && st != authz.StatusDisabled {
+		return fmt.Errorf("invalid status %q: use %q or %q", st, authz.StatusActive, authz.StatusDisabled)
+	}
+	return nil
+}
+
+// tokenPattern is a scope, header name or HTTP method: no separators of
+// our comma lists.
+var tokenPattern = regexp.MustCompile(`^[!-+\--~]{1,128}$`) // printable ASCII except space and ','
+
+// cleanList validates list items and drops duplicates, keeping order.
+func cleanList(what string, xs []string, norm func(string) string) ([]string, error) {
+	var out []string
+	for _, x := range xs {
+		x = strings.TrimSpace(x)
+		if norm != nil {
+			x = norm(x)
+		}
+		if !tokenPattern.MatchString(x) {
+			return nil, fmt.Errorf("invalid %s %q: use printable ASCII without spaces or commas", what, x)
+		}
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// normalizeAPI validates an API for writing and fills the defaults, so the
+// stored hash is explicit.
+func normalizeAPI(a authz.API) (authz.API, error) {
+	if err := validID("api id", a.ID); err != nil {
+		return a, err
+	}
+	if len(a.Methods) == 0 {
+		return a, fmt.Errorf("api %q has no auth method: give --methods with one or more of appcode, key, hmac, paramsign, oauth2", a.ID)
+	}
+	var methods []authz.Method
+	for _, m := range a.Methods {
+		if !slices.Contains(authz.AllMethods, m) {
+			return a, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2", m)
+		}
+		if !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	a.Methods = methods
+	if a.AppCodeMode == "" {
+		a.AppCodeMode = authz.AppCodeHeader
+	}
+	if _, err := authz.ParseAppCodeMode(string(a.AppCodeMode)); err != nil || string(a.AppCodeMode) != strings.ToLower(string(a.AppCodeMode)) {
+		return a, fmt.Errorf("unknown appcode mode %q: use header, header-query or disabled", a.AppCodeMode)
+	}
+	if a.Access == "" {
+		a.Access = authz.AccessAuthorized
+	}
+	if _, err := authz.ParseAccess(string(a.Access)); err != nil || string(a.Access) != strings.ToLower(string(a.Access)) {
+		return a, fmt.Errorf("unknown access condition %q: use authenticated or authorized", a.Access)
+	}
+	switch {
+	case a.ClockSkew == 0:
+		a.ClockSkew = authz.DefaultClockSkew
+	case a.ClockSkew < 0 || a.ClockSkew > maxClockSkew:
+		return a, fmt.Errorf("clock skew %s is out of range: use a duration between 1s and 24h, such as 300s", a.ClockSkew)
+	}
+	var err error
+	if a.Scopes, err = cleanList("scope", a.Scopes, nil); err != nil {
+		return a, err
+	}
+	if a.HMACAlgorithms, err = cleanList("hmac algorithm", a.HMACAlgorithms, strings.ToLower); err != nil {
+		return a, err
+	}
+	for _, alg := range a.HMACAlgorithms {
+		if !slices.Contains(authz.HMACAlgorithms, alg) {
+			return a, fmt.Errorf("unknown hmac algorithm %q: use one or more of %s", alg, strings.Join(authz.HMACAlgorithms, ", "))
+		}
+	}
+	if a.EnforceHeaders, err = cleanList("enforced header", a.EnforceHeaders, strings.ToLower); err != nil {
+		return a, err
+	}
+	return normalizeRoute(a)
+}
+
+func normalizeRoute(a authz.API) (authz.API, error) {
+	r := &a.Route
+	r.API = a.ID
+	r.Host = strings.ToLower(strings.TrimSpace(r.Host))
+	if strings.ContainsAny(r.Host, " ,/{}") || len(r.Host) > 255 {
+		return a, fmt.Errorf("invalid route host %q: use a host name such as api.example.com or *.example.com", r.Host)
+	}
+	if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
+		return a, fmt.Errorf("invalid path prefix %q: it must start with /", r.PathPrefix)
+	}
+	if strings.ContainsAny(r.PathPrefix, " ?#") || len(r.PathPrefix) > 1024 {
+		return a, fmt.Errorf("invalid path prefix %q: use a path without spaces, query or fragment", r.PathPrefix)
+	}
+	var err error
+	if r.Methods, err = cleanList("route method", r.Methods, strings.ToUpper); err != nil {
+		return a, err
+	}
+	return a, nil
+}
