@@ -46,6 +46,11 @@ func ToRequest(cr *authv3.CheckRequest) (*authz.Request, error) {
 		return nil, malformed("the HTTP path is empty")
 	}
 	path, query := authz.SplitPath(rawPath)
+	if !strings.HasPrefix(path, "/") && path != "*" {
+		// Envoy always sends origin-form ("/…") or "*"; the path is not
+		// echoed because its query may hold a credential.
+		return nil, malformed(`the HTTP path does not start with "/"`)
+	}
 
 	body := h.GetRawBody()
 	if len(body) == 0 && h.GetBody() != "" {

@@ -44,9 +44,6 @@ func WithLogger(l *slog.Logger) Option { return func(c *serverConfig) { c.log = 
 // metrics are kept but not exported).
 func WithRegisterer(r prometheus.Registerer) Option { return func(c *serverConfig) { c.reg = r } }
 
-// withClock injects the clock used for durations (tests).
-func withClock(now func() time.Time) Option { return func(c *serverConfig) { c.now = now } }
-
 // NewServer returns a Server deciding with d. It fails only when the
 // metrics cannot be registered (a name taken on the registry).
 func NewServer(d Decider, opts ...Option) (*Server, error) {

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/appauthz/appauthz/store"
+)
+
+// Config is everything authzd reads at start-up. It is loaded and
+// validated once, then never re-read on the request path.
+type Config struct {
+	GRPCAddr        string
+	HTTPAddr        string
+	RedisURL        string
+	Dev             bool
+	LogLevel        slog.Level
+	RedisTimeout    time.Duration
+	DrainDelay      time.Duration
+	ShutdownTimeout time.Duration
+
+	// explicit names the flags given on the command line or in the
+	// environment (--dev only moves the listeners to loopback when the
+	// operator did not choose an address).
+	explicit map[string]bool
+}
+
+// Defaults of the contract (ARCHITECTURE.md §7).
+const (
+	defaultGRPCAddr = ":9001"
+	defaultHTTPAddr = ":8081"
+	defaultRedisURL = "redis://127.0.0.1:6379/0"
+	devGRPCAddr     = "127.0.0.1:9001"
+	devHTTPAddr     = "127.0.0.1:8081"
+)
+
+// errUsage means the command line could not be parsed; the flag package
+// has already printed the problem and the usage.
+var errUsage = errors.New("bad usage")
+
+// envName is the environment variable of a flag: --grpc-addr → AUTHZ_GRPC_ADDR.
+func envName(flagName string) string {
+	return "AUTHZ_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// loadConfig reads flags, each also settable as AUTHZ_<NAME> (a flag wins
+// over its variable), and validates the result. Every problem is reported
+// at once, joined in the returned error.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("authzd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		c        = Config{explicit: map[string]bool{}}
+		logLevel string
+	)
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "`address` of the ext_authz gRPC listener (Envoy's ext_authz cluster)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics")
+	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
+	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
+	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", 2*time.Second, "on SIGTERM, how long to report NOT_SERVING before closing listeners")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: authzd [flags]\n\nappauthz ext_authz server for Envoy. Every flag can also be set as AUTHZ_<NAME>,\ne.g. AUTHZ_REDIS_URL; a flag wins over its variable.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+
+	var problems []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envName(f.Name)
+		v := getenv(env)
+		if v == "" {
+			return
+		}
+		c.explicit[f.Name] = true
+		if err := fs.Set(f.Name, v); err != nil {
+			shown := v
+			if f.Name == "redis-url" {
+				shown = maskURL(v)
+			}
+			problems = append(problems, fmt.Errorf("%s=%q: invalid value for --%s (%v)", env, shown, f.Name, err))
+			_ = fs.Set(f.Name, f.DefValue) // report this once, not again as a bad default
+		}
+	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "authzd takes no arguments, got %q\n", fs.Args())
+		fs.Usage()
+		return Config{}, errUsage
+	}
+	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil || !validLevel(logLevel) {
+		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel))
+	}
+	if c.Dev {
+		if !c.explicit["grpc-addr"] {
+			c.GRPCAddr = devGRPCAddr
+		}
+		if !c.explicit["http-addr"] {
+			c.HTTPAddr = devHTTPAddr
+		}
+	}
+	problems = append(problems, c.validate()...)
+	if len(problems) > 0 {
+		return c, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+func validLevel(s string) bool {
+	switch strings.ToLower(s) {
+	case "debug", "info", "warn", "error":
+		return true
+	}
+	return false
+}
+
+// validate returns every problem of c, each saying what to do.
+func (c *Config) validate() []error {
+	var problems []error
+	gPort, err := checkAddr("--grpc-addr", c.GRPCAddr)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	hPort, err := checkAddr("--http-addr", c.HTTPAddr)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if gPort != 0 && gPort == hPort {
+		problems = append(problems, fmt.Errorf("--grpc-addr and --http-addr both use port %d: give them different ports", gPort))
+	}
+	if !c.Dev { // --dev replaces the URL with its embedded server's
+		rdb, err := store.OpenURL(c.RedisURL)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("--redis-url: %w", err))
+		} else {
+			_ = rdb.Close()
+		}
+	}
+	if c.RedisTimeout <= 0 {
+		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 500ms", c.RedisTimeout))
+	}
+	if c.DrainDelay < 0 {
+		problems = append(problems, fmt.Errorf("--drain-delay %v: must be 0 or more", c.DrainDelay))
+	}
+	if c.ShutdownTimeout <= 0 {
+		problems = append(problems, fmt.Errorf("--shutdown-timeout %v: must be positive, e.g. 15s", c.ShutdownTimeout))
+	}
+	return problems
+}
+
+// checkAddr validates a listen address and returns its port.
+func checkAddr(flagName, addr string) (int, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: use host:port or :port, e.g. :9001", flagName, addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("%s %q: the port must be a number from 0 to 65535", flagName, addr)
+	}
+	return n, nil
+}
+
+// LogValue is what the start-up log shows: the Redis password masked.
+func (c Config) LogValue() slog.Value {
+	redisURL := maskURL(c.RedisURL)
+	if c.Dev {
+		redisURL = "embedded in-memory Redis (--dev)"
+	}
+	return slog.GroupValue(
+		slog.String("grpc_addr", c.GRPCAddr),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("redis_url", redisURL),
+		slog.Bool("dev", c.Dev),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("redis_timeout", c.RedisTimeout.String()),
+		slog.String("drain_delay", c.DrainDelay.String()),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
+	)
+}
+
+// maskURL hides the password of a URL (redis://user:xxxxx@host/0). A URL
+// that does not parse is hidden whole: it may still hold a password.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL hidden>"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc/health"
+
+	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/store"
+)
+
+// run is authzd from configuration to clean exit. It returns when ctx ends
+// (SIGTERM/SIGINT) and shutdown is complete, or when a listener fails.
+func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	log.Info("authzd starting", slog.Any("config", cfg))
+
+	redisURL := cfg.RedisURL
+	var dev *miniredis.Miniredis
+	if cfg.Dev {
+		m, url, err := startDevRedis(log)
+		if err != nil {
+			return err
+		}
+		dev, redisURL = m, url
+		defer dev.Close()
+	}
+	rdb, err := store.OpenURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("--redis-url: %w", err)
+	}
+	defer rdb.Close()
+	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := extauthz.NewServer(authz.NewEngine(st), extauthz.WithLogger(log), extauthz.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
+	hs := health.NewServer()
+	ready := newReadiness(hs, log)
+	gs := extauthz.NewGRPCServer(srv, hs)
+
+	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --grpc-addr %s: %w (is another authzd running?)", cfg.GRPCAddr, err)
+	}
+	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("listen on --http-addr %s: %w (is another authzd running?)", cfg.HTTPAddr, err)
+	}
+	hsrv := newHTTPServer(cfg.HTTPAddr, ready, reg)
+
+	if cfg.Dev {
+		if err := seedDemo(ctx, st); err != nil {
+			grpcLis.Close()
+			httpLis.Close()
+			return err
+		}
+		printDemo(stdout, redisURL, grpcLis.Addr().String(), httpLis.Addr().String())
+	}
+
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go ready.watch(watchCtx, st.Ping, pingInterval)
+
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- gs.Serve(grpcLis) }()
+	go func() {
+		if err := hsrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
+		}
+	}()
+	log.Info("authzd listening",
+		slog.String("grpc_addr", grpcLis.Addr().String()),
+		slog.String("http_addr", httpLis.Addr().String()))
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		log.Info("signal received: shutting down")
+	case err := <-serveErr:
+		failure = fmt.Errorf("listener failed: %w", err)
+		log.Error("listener failed: shutting down", slog.String("error", err.Error()))
+	}
+	shutdown(cfg, ready, gs, hsrv, log)
+	stopWatch()
+	return failure
+}
+
+// gracefulStopper is the part of grpc.Server shutdown needs.
+type gracefulStopper interface {
+	GracefulStop()
+	Stop()
+}
+
+// shutdown: health NOT_SERVING (Envoy's health checks and Kubernetes stop
+// routing here), a short drain while they notice, then GracefulStop so
+// in-flight Checks finish, bounded by --shutdown-timeout.
+func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
+	ready.stop()
+	if cfg.DrainDelay > 0 {
+		log.Info("health NOT_SERVING; draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		time.Sleep(cfg.DrainDelay)
+	}
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	timer := time.NewTimer(cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		log.Warn("in-flight RPCs did not finish within --shutdown-timeout; closing connections",
+			slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+		gs.Stop()
+		<-done
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hsrv.Shutdown(ctx); err != nil {
+		log.Warn("HTTP listener did not close cleanly", slog.String("error", err.Error()))
+	}
+	log.Info("authzd stopped")
+}

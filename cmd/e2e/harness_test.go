@@ -1,0 +1,306 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/appauthz/appauthz/authz/extauthz"
+)
+
+// bins holds the binaries built once for the package.
+var bins struct{ authzd, authzctl string }
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "appauthz-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	bins.authzd = filepath.Join(dir, "authzd")
+	bins.authzctl = filepath.Join(dir, "authzctl")
+	for out, pkg := range map[string]string{bins.authzd: "../authzd", bins.authzctl: "../authzctl"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// daemon is a running authzd.
+type daemon struct {
+	grpcAddr, httpAddr string
+	cmd                *exec.Cmd
+	logs               *lockedBuffer
+	exited             chan struct{}
+	conn               *grpc.ClientConn
+	client             authv3.AuthorizationClient
+	health             healthpb.HealthClient
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startAuthzd starts the real daemon against redisURL and waits until its
+// gRPC health says SERVING.
+func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan struct{})}
+	args = append([]string{"--grpc-addr", d.grpcAddr, "--http-addr", d.httpAddr, "--redis-url", redisURL, "--log-level", "debug"}, args...)
+	d.cmd = exec.Command(bins.authzd, args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start authzd: %v", err)
+	}
+	go func() { d.cmd.Wait(); close(d.exited) }()
+	t.Cleanup(func() {
+		d.stop(t)
+		if t.Failed() {
+			t.Logf("authzd logs:\n%s", d.logs.String())
+		}
+	})
+	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("grpc client: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	d.conn, d.client, d.health = conn, authv3.NewAuthorizationClient(conn), healthpb.NewHealthClient(conn)
+	d.waitHealth(t, healthpb.HealthCheckResponse_SERVING, 15*time.Second)
+	return d
+}
+
+func (d *daemon) stop(t testing.TB) {
+	select {
+	case <-d.exited:
+		return
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		t.Errorf("authzd did not exit within 15s of SIGTERM")
+	}
+}
+
+func (d *daemon) healthStatus() healthpb.HealthCheckResponse_ServingStatus {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := d.health.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return healthpb.HealthCheckResponse_UNKNOWN
+	}
+	return resp.Status
+}
+
+func (d *daemon) waitHealth(t testing.TB, want healthpb.HealthCheckResponse_ServingStatus, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := d.healthStatus()
+		if got == want {
+			return
+		}
+		select {
+		case <-d.exited:
+			t.Fatalf("authzd exited while waiting for health %s:\n%s", want, d.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("authzd health is %s, want %s after %s", got, want, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// httpGet returns the status of GET path on the daemon's HTTP listener.
+func (d *daemon) httpGet(t testing.TB, path string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + d.httpAddr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// check sends the CheckRequest Envoy would build for r.
+func (d *daemon) check(t testing.TB, r extauthz.HTTPRequest) *outcome {
+	t.Helper()
+	cr, err := extauthz.NewCheckRequest(r)
+	if err != nil {
+		t.Fatalf("building CheckRequest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := d.client.Check(ctx, cr)
+	if err != nil {
+		t.Fatalf("Check RPC failed (Envoy would answer status_on_error): %v", err)
+	}
+	return newOutcome(t, resp)
+}
+
+// outcome is a CheckResponse as Envoy applies it.
+type outcome struct {
+	resp       *authv3.CheckResponse
+	allowed    bool
+	status     int               // HTTP status the client sees on deny
+	reason     string            // x-appauthz-error
+	set        map[string]string // request headers set upstream
+	removed    []string
+	queryGone  []string
+	denyHeader map[string][]string
+	body       map[string]string
+}
+
+func newOutcome(t testing.TB, resp *authv3.CheckResponse) *outcome {
+	t.Helper()
+	o := &outcome{resp: resp, set: map[string]string{}, denyHeader: map[string][]string{}}
+	if resp.GetStatus().GetCode() == 0 {
+		o.allowed = true
+		ok := resp.GetOkResponse()
+		for _, h := range ok.GetHeaders() {
+			if h.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD || h.GetAppend() != nil {
+				t.Fatalf("header %s: append_action %v append %v, want OVERWRITE_IF_EXISTS_OR_ADD and no append", h.GetHeader().GetKey(), h.GetAppendAction(), h.GetAppend())
+			}
+			o.set[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+		}
+		o.removed = ok.GetHeadersToRemove()
+		o.queryGone = ok.GetQueryParametersToRemove()
+		for _, r := range o.removed {
+			if _, ok := o.set[r]; ok {
+				t.Fatalf("header %s both set and removed: Envoy would drop the trusted value", r)
+			}
+		}
+		return o
+	}
+	den := resp.GetDeniedResponse()
+	o.status = int(den.GetStatus().GetCode())
+	for _, h := range den.GetHeaders() {
+		o.denyHeader[h.GetHeader().GetKey()] = append(o.denyHeader[h.GetHeader().GetKey()], h.GetHeader().GetValue())
+	}
+	if v := o.denyHeader["x-appauthz-error"]; len(v) == 1 {
+		o.reason = v[0]
+	}
+	if err := json.Unmarshal([]byte(den.GetBody()), &o.body); err != nil {
+		t.Fatalf("deny body is not JSON: %q", den.GetBody())
+	}
+	if o.body["code"] != o.reason || o.body["message"] == "" {
+		t.Fatalf("deny body %v disagrees with x-appauthz-error %q", o.body, o.reason)
+	}
+	return o
+}
+
+// wantAllow fails unless the outcome is an allow for app.
+func (o *outcome) wantAllow(t testing.TB, app string) {
+	t.Helper()
+	if !o.allowed {
+		t.Fatalf("denied %d %s (%s), want allow for %s", o.status, o.reason, o.body["message"], app)
+	}
+	if o.set["x-appauthz-app-id"] != app {
+		t.Fatalf("x-appauthz-app-id = %q, want %q (set %v)", o.set["x-appauthz-app-id"], app, o.set)
+	}
+}
+
+// wantDeny fails unless the outcome is a deny with reason and status.
+func (o *outcome) wantDeny(t testing.TB, status int, reason string) {
+	t.Helper()
+	if o.allowed {
+		t.Fatalf("allowed (set %v), want deny %d %s", o.set, status, reason)
+	}
+	if o.status != status || o.reason != reason {
+		t.Fatalf("denied %d %s (%s), want %d %s", o.status, o.reason, o.body["message"], status, reason)
+	}
+}
+
+// ctl runs authzctl -o json against redisURL and decodes its one object.
+func ctl(t testing.TB, redisURL string, args ...string) map[string]any {
+	t.Helper()
+	out, errOut, code := ctlRaw(redisURL, append([]string{"-o", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("authzctl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatalf("authzctl %s: output is not one JSON object: %q", strings.Join(args, " "), out)
+	}
+	return obj
+}
+
+func ctlRaw(redisURL string, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(bins.authzctl, append([]string{"--redis-url", redisURL}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		return o.String(), err.Error(), -1
+	}
+	return o.String(), e.String(), 0
+}
+
+func get(url string, headers ...string) extauthz.HTTPRequest {
+	h := http.Header{}
+	for i := 0; i+1 < len(headers); i += 2 {
+		h.Add(headers[i], headers[i+1])
+	}
+	return extauthz.HTTPRequest{Method: "GET", URL: url, Header: h}
+}
+
+func withAPI(r extauthz.HTTPRequest, api string, stage ...string) extauthz.HTTPRequest {
+	r.ContextExtensions = map[string]string{"api": api}
+	if len(stage) > 0 {
+		r.ContextExtensions["stage"] = stage[0]
+	}
+	return r
+}
