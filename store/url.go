@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // OpenURL parses a --redis-url (redis://, rediss://, or unix://) into a
@@ -38,5 +39,17 @@ func OpenURL(rawURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid redis URL %s: %v: %s", u.Redacted(), err, usage)
 	}
+	tune(opts)
 	return redis.NewClient(opts), nil
+}
+
+// tune sets the client options authzd needs on the request path. One quick
+// retry covers a connection the server closed while idle; more retries
+// would only stretch a Check past Envoy's timeout when Redis is down, where
+// a fast StoreUnavailable is the right answer. Maintenance notifications
+// are a Redis Enterprise/Cloud feature that plain Redis 7 rejects with an
+// error on every new connection, so they are off.
+func tune(opts *redis.Options) {
+	opts.MaxRetries = 1
+	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }

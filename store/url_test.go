@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/appauthz/appauthz/internal/redistest"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 func TestOpenURL(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/appauthz/appauthz/authz"
-	"github.com/appauthz/appauthz/internal/redistest"
+	"github.com/appauthz/appauthz/store/redistest"
 	"github.com/appauthz/appauthz/store"
 )
 

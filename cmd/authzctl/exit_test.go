@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appauthz/appauthz/internal/redistest"
+	"github.com/appauthz/appauthz/store/redistest"
 	"github.com/appauthz/appauthz/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appauthz/appauthz/internal/redistest"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // ctlBin is the authzctl binary built once for all tests: they run it as

@@ -9,7 +9,7 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/appauthz/appauthz/internal/redistest"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // world is the provisioning shared by the core end-to-end tests, done
