@@ -139,14 +139,19 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	if !d.Allow {
 		return d
 	}
+	var aq AdmitQuery
 	if chosen.nonce != "" && c.api.ReplayProtection {
-		fresh, err := e.store.ClaimNonce(ctx, chosen.nonce, chosen.nonceTTL(c.api))
-		if err != nil {
-			return storeDown(err)
-		}
-		if !fresh {
-			return c.denyFor(ReasonReplayedRequest, "", d.Identity)
-		}
+		aq.Nonce, aq.NonceTTL = chosen.nonce, chosen.nonceTTL(c.api)
+	}
+	if aq.Nonce == "" {
+		return d
+	}
+	ar, err := e.store.Admit(ctx, aq)
+	if err != nil {
+		return storeDown(err)
+	}
+	if ar.Replayed {
+		return c.denyFor(ReasonReplayedRequest, "", d.Identity)
 	}
 	return d
 }

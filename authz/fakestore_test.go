@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 )
 
 // fakeStore is an in-memory Store for the core's table tests. Store
@@ -98,18 +97,20 @@ func (f *fakeStore) Principal(ctx context.Context, q PrincipalQuery) (PrincipalR
 	return res, nil
 }
 
-func (f *fakeStore) ClaimNonce(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+func (f *fakeStore) Admit(ctx context.Context, q AdmitQuery) (AdmitResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.claims++
 	if f.err != nil {
-		return false, f.err
+		return AdmitResult{}, f.err
 	}
-	if f.nonces[id] {
-		return false, nil
+	if q.Nonce != "" {
+		if f.nonces[q.Nonce] {
+			return AdmitResult{Replayed: true}, nil
+		}
+		f.nonces[q.Nonce] = true
 	}
-	f.nonces[id] = true
-	return true, nil
+	return AdmitResult{}, nil
 }
 
 var errRedisDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")

@@ -33,7 +33,7 @@ func FuzzCheckCredentials(f *testing.F) {
 		}
 		if d.Allow {
 			_, code := authScheme(authorization)
-			validCode := strings.EqualFold(strings.Fields(authorization+" x")[0], "appcode") && code == "CODE1"
+			validCode := strings.EqualFold(strings.Fields(authorization + " x")[0], "appcode") && code == "CODE1"
 			if !validCode && appKey != "k1" && appKey != "kw" && !strings.Contains(rawQuery, "=") {
 				t.Fatalf("allowed without a valid credential: %+v", d)
 			}

@@ -16,9 +16,24 @@ import (
 type Store interface {
 	Lookup(ctx context.Context, q LookupQuery) (LookupResult, error)
 	Principal(ctx context.Context, q PrincipalQuery) (PrincipalResult, error)
-	// ClaimNonce records id for ttl and reports whether it was new. It is
-	// the replay guard of the signature methods: atomic, one SET NX.
-	ClaimNonce(ctx context.Context, id string, ttl time.Duration) (fresh bool, err error)
+	// Admit is the last step of a Check that passed everything else: it
+	// claims the replay nonce of a signature and charges the traffic limits
+	// that apply, atomically and in one round trip. It is called only when
+	// there is something to claim or charge.
+	Admit(ctx context.Context, q AdmitQuery) (AdmitResult, error)
+}
+
+// AdmitQuery is the final round trip of an allowed Check.
+type AdmitQuery struct {
+	// Nonce, when set, is recorded for NonceTTL; a nonce already recorded
+	// means the request is a replay (SET NX semantics).
+	Nonce    string
+	NonceTTL time.Duration
+}
+
+// AdmitResult answers an AdmitQuery.
+type AdmitResult struct {
+	Replayed bool // the nonce was already recorded
 }
 
 // LookupQuery is round trip one.

@@ -1,6 +1,6 @@
 // Package store is appauthz's Redis data model: the authz.Store the
 // decision core reads (Lookup and Principal, one pipelined round trip
-// each; ClaimNonce, one SET NX), and the admin operations behind authzctl
+// each; Admit, one SET NX for the replay guard), and the admin operations behind authzctl
 // and --dev.
 //
 // Layout (ARCHITECTURE.md §6, prefix "appauthz:" by default; keys.go builds

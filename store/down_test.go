@@ -32,7 +32,10 @@ func TestRedisDown(t *testing.T) {
 			_, err := s.Principal(ctx, authz.PrincipalQuery{AppIDs: []string{"app1"}, GrantAPI: "a"})
 			return err
 		},
-		"claim nonce": func() error { _, err := s.ClaimNonce(ctx, "n", time.Second); return err },
+		"admit": func() error {
+			_, err := s.Admit(ctx, authz.AdmitQuery{Nonce: "n", NonceTTL: time.Second})
+			return err
+		},
 		"create app":  func() error { _, err := s.CreateApp(ctx, CreateAppParams{Name: "n"}); return err },
 		"list apps":   func() error { _, err := s.ListApps(ctx); return err },
 		"delete app":  func() error { return s.DeleteApp(ctx, "app1") },

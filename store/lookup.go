@@ -151,25 +151,26 @@ func (s *Store) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.Pr
 	return res, nil
 }
 
-// ClaimNonce records id for ttl with one SET NX PX and reports whether it
-// was new: of many concurrent claims of one id, exactly one is fresh.
-func (s *Store) ClaimNonce(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	if id == "" {
-		return false, errors.New("store: claim nonce: empty id")
+// Admit is the final round trip of an allowed Check. Today it claims the
+// replay nonce with one SET NX PX: of many concurrent claims of one nonce,
+// exactly one is fresh.
+func (s *Store) Admit(ctx context.Context, q authz.AdmitQuery) (authz.AdmitResult, error) {
+	if q.Nonce == "" {
+		return authz.AdmitResult{}, nil
 	}
-	if ttl < time.Millisecond {
-		return false, fmt.Errorf("store: claim nonce: ttl %s is below 1ms: a replay guard needs a window", ttl)
+	if q.NonceTTL < time.Millisecond {
+		return authz.AdmitResult{}, fmt.Errorf("store: admit: nonce ttl %s is below 1ms: a replay guard needs a window", q.NonceTTL)
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.rdb.Do(ctx, "SET", s.keys.seen(id), "1", "NX", "PX", ttl.Milliseconds()).Err()
+	err := s.rdb.Do(ctx, "SET", s.keys.seen(q.Nonce), "1", "NX", "PX", q.NonceTTL.Milliseconds()).Err()
 	switch {
 	case err == nil:
-		return true, nil
+		return authz.AdmitResult{}, nil
 	case errors.Is(err, redis.Nil):
-		return false, nil
+		return authz.AdmitResult{Replayed: true}, nil
 	default:
-		return false, fmt.Errorf("store: claim nonce: %w", err)
+		return authz.AdmitResult{}, fmt.Errorf("store: admit: %w", err)
 	}
 }
 

@@ -138,14 +138,18 @@ func TestPrincipal(t *testing.T) {
 
 // Of 64 concurrent claims of one id exactly one is fresh, and the guard
 // expires with its TTL.
-func TestClaimNonce(t *testing.T) {
+func TestAdmitNonce(t *testing.T) {
 	s, rdb, _ := newTestStore(t)
 	ctx := context.Background()
+	claim := func(id string, ttl time.Duration) (bool, error) {
+		r, err := s.Admit(ctx, authz.AdmitQuery{Nonce: id, NonceTTL: ttl})
+		return err == nil && !r.Replayed, err
+	}
 	var fresh atomic.Int32
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
-			ok, err := s.ClaimNonce(ctx, "sig-1", time.Minute)
+			ok, err := claim("sig-1", time.Minute)
 			if err != nil {
 				t.Error(err)
 			}
@@ -162,15 +166,15 @@ func TestClaimNonce(t *testing.T) {
 	if err != nil || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("PTTL = %v, %v; want within (0, 1m]", ttl, err)
 	}
-	if ok, _ := s.ClaimNonce(ctx, "sig-2", time.Minute); !ok {
+	if ok, _ := claim("sig-2", time.Minute); !ok {
 		t.Error("a different id was not fresh")
 	}
 	for _, tc := range []struct {
 		id  string
 		ttl time.Duration
-	}{{"", time.Minute}, {"x", 0}, {"x", -time.Second}} {
-		if _, err := s.ClaimNonce(ctx, tc.id, tc.ttl); err == nil {
-			t.Errorf("ClaimNonce(%q, %v) succeeded", tc.id, tc.ttl)
+	}{{"x", 0}, {"x", -time.Second}} {
+		if _, err := claim(tc.id, tc.ttl); err == nil {
+			t.Errorf("Admit(%q, %v) succeeded", tc.id, tc.ttl)
 		}
 	}
 }

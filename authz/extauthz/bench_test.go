@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/appauthz/appauthz/authz"
-	"github.com/appauthz/appauthz/store/redistest"
 	"github.com/appauthz/appauthz/store"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // realStoreHarness is the production path minus Envoy: gRPC on loopback,

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appauthz/appauthz/store/redistest"
 	"github.com/appauthz/appauthz/store"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // wantUsage requires exit 2, empty stdout, and an error line followed by

@@ -83,7 +83,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 	pf.StringVarP(&c.output, "output", "o", outputTable, "output format: json or table")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newCheckCmd())
+	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newCheckCmd(), newSignCmd())
 	markOperationErrors(root)
 	return root
 }

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/appauthz/appauthz/authz"
-	"github.com/appauthz/appauthz/store/redistest"
 	"github.com/appauthz/appauthz/store"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // composeSeedEnv is the seed service's environment in docker-compose.yml.
