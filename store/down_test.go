@@ -36,9 +36,9 @@ func TestRedisDown(t *testing.T) {
 			_, err := s.Admit(ctx, authz.AdmitQuery{Nonce: "n", NonceTTL: time.Second})
 			return err
 		},
-		"create app":  func() error { _, err := s.CreateApp(ctx, CreateAppParams{Name: "n"}); return err },
-		"list apps":   func() error { _, err := s.ListApps(ctx); return err },
-		"delete app":  func() error { return s.DeleteApp(ctx, "app1") },
+		"create app": func() error { _, err := s.CreateApp(ctx, CreateAppParams{Name: "n"}); return err },
+		"list apps":  func() error { _, err := s.ListApps(ctx); return err },
+		"delete app": func() error { return s.DeleteApp(ctx, "app1") },
 		"create api": func() error {
 			return s.CreateAPI(ctx, authz.API{ID: "a", Methods: []authz.Method{authz.MethodKey}})
 		},
