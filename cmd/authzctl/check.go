@@ -205,7 +205,7 @@ func resultFromResponse(resp *authv3.CheckResponse) checkResult {
 		r.HeadersRemoved = append(r.HeadersRemoved, ok.GetHeadersToRemove()...)
 		r.QueryRemoved = append(r.QueryRemoved, ok.GetQueryParametersToRemove()...)
 		for _, h := range ok.GetResponseHeadersToAdd() {
-			r.ResponseHeaders[h.GetHeader().GetKey()] = headerValue(h.GetHeader().GetValue(), h.GetHeader().GetRawValue())
+			addHeader(r.ResponseHeaders, h.GetHeader().GetKey(), headerValue(h.GetHeader().GetValue(), h.GetHeader().GetRawValue()))
 		}
 		return r
 	}
@@ -215,7 +215,7 @@ func resultFromResponse(resp *authv3.CheckResponse) checkResult {
 		r.Status = http.StatusForbidden
 	}
 	for _, h := range den.GetHeaders() {
-		r.ResponseHeaders[h.GetHeader().GetKey()] = headerValue(h.GetHeader().GetValue(), h.GetHeader().GetRawValue())
+		addHeader(r.ResponseHeaders, h.GetHeader().GetKey(), headerValue(h.GetHeader().GetValue(), h.GetHeader().GetRawValue()))
 	}
 	var body struct{ Code, Message string }
 	if json.Unmarshal([]byte(den.GetBody()), &body) == nil {
@@ -295,4 +295,14 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// addHeader records a response header; a repeated one (several
+// www-authenticate challenges) is combined with ", " as HTTP allows, so
+// no challenge is lost from the output.
+func addHeader(m map[string]string, name, value string) {
+	if prev, ok := m[name]; ok {
+		value = prev + ", " + value
+	}
+	m[name] = value
 }
