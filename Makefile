@@ -25,5 +25,14 @@ fuzz: ## run every fuzz target for FUZZTIME each
 bench: ## micro-benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./authz/... ./store/...
 
+BENCH_DIR ?= /tmp/appauthz-bench
+BENCH_ARGS ?=
+bench-load: ## authzd over real gRPC, pinned: authzd on CPU 0 (GOMAXPROCS=1), load and Redis on CPU 1 (docs/performance.md)
+	mkdir -p $(BENCH_DIR)
+	$(GO) build -o $(BENCH_DIR)/authzd ./cmd/authzd
+	$(GO) build -o $(BENCH_DIR)/authz-bench ./cmd/authz-bench
+	taskset -c 1 $(BENCH_DIR)/authz-bench --authzd $(BENCH_DIR)/authzd --authzd-cpu 0 $(BENCH_ARGS)
+	taskset -c 1 $(BENCH_DIR)/authz-bench --authzd $(BENCH_DIR)/authzd --authzd-cpu 0 --keys 1000000 --methods appcode,key $(BENCH_ARGS)
+
 compose-config: ## validate docker-compose.yml offline
 	docker-compose -f docker-compose.yml config -q

@@ -12,6 +12,9 @@ import (
 type Engine struct {
 	store Store
 	now   func() time.Time
+	// limitsFailOpen, when set, lets a request pass unlimited when Admit
+	// fails and it has no nonce to claim (see WithRateLimitFailOpen).
+	limitsFailOpen func(ctx context.Context, id Identity, err error)
 }
 
 // EngineOption configures an Engine.
@@ -119,7 +122,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	}
 
 	// Round trip two: the apps, their grants, and the API found by route.
-	if c.princ, err = e.store.Principal(ctx, PrincipalQuery{APIID: viaRoute, AppIDs: appIDs, GrantAPI: apiID, Stage: c.stage}); err != nil {
+	if c.princ, err = e.store.Principal(ctx, PrincipalQuery{APIID: viaRoute, AppIDs: appIDs, GrantAPI: apiID, Stage: c.stage, LimitAPI: apiID}); err != nil {
 		return storeDown(err)
 	}
 	if viaRoute != "" {
@@ -139,21 +142,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	if !d.Allow {
 		return d
 	}
-	var aq AdmitQuery
-	if chosen.nonce != "" && c.api.ReplayProtection {
-		aq.Nonce, aq.NonceTTL = chosen.nonce, chosen.nonceTTL(c.api)
-	}
-	if aq.Nonce == "" {
-		return d
-	}
-	ar, err := e.store.Admit(ctx, aq)
-	if err != nil {
-		return storeDown(err)
-	}
-	if ar.Replayed {
-		return c.denyFor(ReasonReplayedRequest, "", d.Identity)
-	}
-	return d
+	return e.admit(ctx, c, chosen, d)
 }
 
 // choose picks the first carried credential whose method the API accepts.
@@ -244,7 +233,7 @@ func (c *check) authenticate(cr *credential) Decision {
 		return c.denyFor(ReasonAppDisabled, "", id)
 	}
 	if cr.method != MethodAppCode {
-		if missing := missingScopes(c.api.Scopes, id.Scopes); len(missing) > 0 {
+		if missing := missingScopes(c.api.RequiredScopes(c.req.Method), id.Scopes); len(missing) > 0 {
 			return c.denyFor(ReasonInsufficientScope, fmt.Sprintf("the credential lacks scope(s) %v required by this API", missing), id)
 		}
 	}

@@ -96,6 +96,9 @@ type API struct {
 	ClockSkew   time.Duration
 	// Scopes a key or token must hold to call the API.
 	Scopes []string
+	// MethodScopes are scopes required in addition to Scopes for one HTTP
+	// method (upper case), e.g. GET → orders:read (see RequiredScopes).
+	MethodScopes map[string][]string
 	// HMACAlgorithms is the allowlist for hmac; empty means all four.
 	HMACAlgorithms []string
 	// EnforceHeaders must all be among an HMAC signature's signed headers.
@@ -105,6 +108,8 @@ type API struct {
 	// TimestampRequired makes apiTimestamp mandatory for paramsign.
 	TimestampRequired bool
 	Route             Route
+	// Limits apply to each app separately unless the app has its own.
+	Limits Limits
 }
 
 // Allows reports whether the API accepts method m.

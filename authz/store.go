@@ -25,15 +25,31 @@ type Store interface {
 
 // AdmitQuery is the final round trip of an allowed Check.
 type AdmitQuery struct {
+	// Now is the engine's clock: limits are charged at this instant and
+	// the quota day is its UTC date (see docs/ratelimits.md).
+	Now   time.Time
+	AppID string // whose nonce and limits these are
+	API   string
 	// Nonce, when set, is recorded for NonceTTL; a nonce already recorded
-	// means the request is a replay (SET NX semantics).
+	// means the request is a replay (SET NX semantics), and a replay is
+	// charged nothing.
 	Nonce    string
 	NonceTTL time.Duration
+	// Limits are charged when the nonce is fresh; if one is exceeded
+	// nothing is charged (the nonce is still recorded).
+	Limits Limits
 }
 
 // AdmitResult answers an AdmitQuery.
 type AdmitResult struct {
-	Replayed bool // the nonce was already recorded
+	Replayed bool        // the nonce was already recorded
+	Rate     *LimitState // nil when no rate applied (or the request was a replay)
+	Quota    *LimitState // nil when no quota applied (or the request was a replay)
+}
+
+// Limited reports whether a limit refused the request.
+func (r AdmitResult) Limited() bool {
+	return r.Rate != nil && r.Rate.Exceeded || r.Quota != nil && r.Quota.Exceeded
 }
 
 // LookupQuery is round trip one.
@@ -59,6 +75,7 @@ type PrincipalQuery struct {
 	AppIDs   []string // apps to fetch
 	GrantAPI string   // API id whose grants to read for each app
 	Stage    string
+	LimitAPI string // API id whose per-app limits to read for each app
 }
 
 // PrincipalResult answers a PrincipalQuery.
@@ -66,6 +83,9 @@ type PrincipalResult struct {
 	API    *API
 	Apps   map[string]*App
 	Grants map[string]*Grant // by app id; absent = no grant
+	// Limits are the apps' own limits on LimitAPI, by app id; absent = the
+	// API's limits apply.
+	Limits map[string]*Limits
 }
 
 // Token is what an opaque bearer token resolves to.

@@ -172,8 +172,13 @@ func (s *Store) DeleteAPI(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		dropLimits, err := s.limitsOfAPI(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.Del(ctx, apiK, grantsK)
+			dropLimits(pipe)
 			pipe.SRem(ctx, s.keys.apis(), id)
 			pipe.HDel(ctx, s.keys.routes(), id)
 			s.publish(ctx, pipe, msgAPI(id), msgRoutes)

@@ -52,7 +52,7 @@ func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, e
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			k := authz.Key{AppID: p.AppID, Secret: out.AppSecret, Scopes: scopes, Status: authz.StatusActive, ExpiresAt: p.ExpiresAt}
+			k := authz.Key{AppID: p.AppID, Secret: s.sealSecret(out.AppKey, out.AppSecret), Scopes: scopes, Status: authz.StatusActive, ExpiresAt: p.ExpiresAt}
 			pipe.HSet(ctx, keyK, encodeKey(k, now))
 			pipe.SAdd(ctx, s.keys.appKeys(p.AppID), out.AppKey)
 			s.publish(ctx, pipe, msgKey(out.AppKey))
@@ -118,7 +118,7 @@ func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) {
 
 // RevokeKey deletes a key: it stops working at once and can be reused.
 func (s *Store) RevokeKey(ctx context.Context, appKey string) error {
-	return opErr("revoke key", s.updateKey(ctx, appKey, func(ctx context.Context, pipe redis.Pipeliner, keyK, appID string) {
+	return opErr("revoke key", s.updateKey(ctx, appKey, true, func(ctx context.Context, pipe redis.Pipeliner, keyK, appID string) {
 		pipe.Del(ctx, keyK)
 		pipe.SRem(ctx, s.keys.appKeys(appID), appKey)
 	}))
@@ -129,13 +129,14 @@ func (s *Store) SetKeyStatus(ctx context.Context, appKey string, st authz.Status
 	if err := validStatus(st); err != nil {
 		return err
 	}
-	return opErr("set key status", s.updateKey(ctx, appKey, func(ctx context.Context, pipe redis.Pipeliner, keyK, _ string) {
+	return opErr("set key status", s.updateKey(ctx, appKey, st == authz.StatusDisabled, func(ctx context.Context, pipe redis.Pipeliner, keyK, _ string) {
 		pipe.HSet(ctx, keyK, "status", string(st))
 	}))
 }
 
-// updateKey runs write on an existing key atomically and publishes it.
-func (s *Store) updateKey(ctx context.Context, appKey string, write func(context.Context, redis.Pipeliner, string, string)) error {
+// updateKey runs write on an existing key atomically and publishes it;
+// with dropTokens the key's OAuth2 tokens end in the same MULTI.
+func (s *Store) updateKey(ctx context.Context, appKey string, dropTokens bool, write func(context.Context, redis.Pipeliner, string, string)) error {
 	if validID("app_key", appKey) != nil {
 		return keyNotFound(appKey)
 	}
@@ -150,8 +151,17 @@ func (s *Store) updateKey(ctx context.Context, appKey string, write func(context
 		if len(h) == 0 {
 			return keyNotFound(appKey)
 		}
+		var tokens []string
+		if dropTokens {
+			if tokens, err = s.watchTokens(ctx, tx, s.keys.keyTokens(appKey)); err != nil {
+				return err
+			}
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			write(ctx, pipe, keyK, h["app_id"])
+			if dropTokens {
+				s.dropTokens(ctx, pipe, s.keys.keyTokens(appKey), tokens)
+			}
 			s.publish(ctx, pipe, msgKey(appKey))
 			return nil
 		})

@@ -45,7 +45,7 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 				"created_at", unixString(now), "appcode", codeHash)
 			pipe.SAdd(ctx, s.keys.apps(), out.AppID)
 			pipe.SAdd(ctx, s.keys.appKeys(out.AppID), out.AppKey)
-			pipe.HSet(ctx, keyK, encodeKey(authz.Key{AppID: out.AppID, Secret: out.AppSecret, Status: authz.StatusActive}, now))
+			pipe.HSet(ctx, keyK, encodeKey(authz.Key{AppID: out.AppID, Secret: s.sealSecret(out.AppKey, out.AppSecret), Status: authz.StatusActive}, now))
 			pipe.HSet(ctx, codeK, "app_id", out.AppID, "status", string(authz.StatusActive))
 			s.publish(ctx, pipe, msgApp(out.AppID), msgKey(out.AppKey), msgAppCode(codeHash))
 			return nil
@@ -178,9 +178,20 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st authz.Status) er
 		if len(h) == 0 {
 			return appNotFound(id)
 		}
+		// Disabling ends the app's OAuth2 tokens; enabling does not bring
+		// them back.
+		var tokens []string
+		if st == authz.StatusDisabled {
+			if tokens, err = s.watchTokens(ctx, tx, s.keys.appTokens(id)); err != nil {
+				return err
+			}
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.HSet(ctx, appK, "status", string(st))
 			s.publish(ctx, pipe, msgApp(id))
+			if st == authz.StatusDisabled {
+				s.dropTokens(ctx, pipe, s.keys.appTokens(id), tokens)
+			}
 			if code := h["appcode"]; code != "" {
 				pipe.HSet(ctx, s.keys.appCode(code), "app_id", id, "status", string(st))
 				s.publish(ctx, pipe, msgAppCode(code))
@@ -217,7 +228,11 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		tokens, err := tx.SMembers(ctx, tokensK).Result()
+		tokens, err := s.watchTokens(ctx, tx, tokensK)
+		if err != nil {
+			return err
+		}
+		dropLimits, err := s.limitsOfApp(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -236,9 +251,10 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.Del(ctx, appK, keysK, grantsK, tokensK)
 			pipe.SRem(ctx, s.keys.apps(), id)
+			dropLimits(pipe)
 			s.publish(ctx, pipe, msgApp(id))
 			for _, k := range owned {
-				pipe.Del(ctx, s.keys.key(k))
+				pipe.Del(ctx, s.keys.key(k), s.keys.keyTokens(k))
 				s.publish(ctx, pipe, msgKey(k))
 			}
 			for _, c := range codes {

@@ -11,7 +11,7 @@ import (
 
 // A whole Check, decided by the real engine over the real store without a
 // cache, costs at most two Redis round trips, plus one to claim the replay
-// nonce of a signature.
+// nonce of a signature and charge the app's limits together.
 func TestCheckRoundTrips(t *testing.T) {
 	s, rdb, _ := newTestStore(t)
 	ctx := context.Background()
@@ -19,6 +19,8 @@ func TestCheckRoundTrips(t *testing.T) {
 	for _, api := range []authz.API{
 		{ID: "named", Methods: []authz.Method{authz.MethodAppCode, authz.MethodKey, authz.MethodHMAC}, AppCodeMode: authz.AppCodeHeader, Access: authz.AccessAuthorized, ReplayProtection: true},
 		{ID: "routed", Methods: []authz.Method{authz.MethodKey}, Access: authz.AccessAuthorized, Route: authz.Route{PathPrefix: "/routed"}},
+		{ID: "limited", Methods: []authz.Method{authz.MethodKey, authz.MethodHMAC}, Access: authz.AccessAuthorized, ReplayProtection: true,
+			Limits: authz.Limits{Rate: authz.RateLimit{Count: 1000, Period: time.Second}, Quota: 1000}},
 	} {
 		if err := s.CreateAPI(ctx, api); err != nil {
 			t.Fatal(err)
@@ -32,10 +34,17 @@ func TestCheckRoundTrips(t *testing.T) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.LoadScripts(ctx); err != nil { // else the first EVALSHA falls back to EVAL
+		t.Fatal(err)
+	}
 	e := authz.NewEngine(s)
 
 	now := time.Now()
 	signed, err := sign.HMAC{Key: a.AppKey, Secret: a.AppSecret, Now: now}.Sign(sign.HMACRequest{Method: "GET", RequestURI: "/x", Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed2, err := sign.HMAC{Key: a.AppKey, Secret: a.AppSecret, Now: now}.Sign(sign.HMACRequest{Method: "GET", RequestURI: "/y", Host: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +60,10 @@ func TestCheckRoundTrips(t *testing.T) {
 			Headers: map[string]string{"x-app-key": a.AppKey}}, 2, true},
 		{"hmac with replay guard", &authz.Request{Method: "GET", Path: "/x", Host: "h", Protocol: "HTTP/1.1",
 			Headers: map[string]string{"authorization": signed.Authorization, "date": signed.Date}, Context: map[string]string{"api": "named"}}, 3, true},
+		{"key with limits", &authz.Request{Method: "GET", Path: "/x",
+			Headers: map[string]string{"x-app-key": a.AppKey}, Context: map[string]string{"api": "limited"}}, 3, true},
+		{"hmac with replay guard and limits", &authz.Request{Method: "GET", Path: "/y", Host: "h", Protocol: "HTTP/1.1",
+			Headers: map[string]string{"authorization": signed2.Authorization, "date": signed2.Date}, Context: map[string]string{"api": "limited"}}, 3, true},
 		{"unknown key stops after one", &authz.Request{Method: "GET", Path: "/x",
 			Headers: map[string]string{"x-app-key": "nope"}, Context: map[string]string{"api": "named"}}, 1, false},
 	}

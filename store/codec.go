@@ -144,6 +144,7 @@ func encodeAPI(a authz.API, created time.Time) map[string]any {
 		"access":             string(a.Access),
 		"clock_skew":         strconv.FormatFloat(a.ClockSkew.Seconds(), 'f', -1, 64),
 		"scopes":             joinList(a.Scopes),
+		"method_scopes":      authz.FormatMethodScopes(a.MethodScopes),
 		"hmac_algorithms":    joinList(a.HMACAlgorithms),
 		"enforce_headers":    joinList(a.EnforceHeaders),
 		"replay":             onOff(a.ReplayProtection),
@@ -152,6 +153,9 @@ func encodeAPI(a authz.API, created time.Time) map[string]any {
 		"path_prefix":        a.Route.PathPrefix,
 		"route_methods":      joinList(a.Route.Methods),
 		"created_at":         unixString(created),
+		"rate":               a.Limits.Rate.String(),
+		"burst":              burstString(a.Limits.Rate.Burst),
+		"quota":              authz.FormatQuota(a.Limits.Quota),
 	}
 }
 
@@ -233,6 +237,16 @@ func decodeAPI(id string, h map[string]string) (*authz.API, error) {
 		}
 		a.TimestampRequired = b
 	}
+	ms, err := authz.ParseMethodScopes(h["method_scopes"])
+	if err != nil {
+		return nil, bad("method_scopes")
+	}
+	a.MethodScopes = ms
+	limits, field, err := decodeAPILimits(h)
+	if err != nil {
+		return nil, bad(field)
+	}
+	a.Limits = limits
 	return a, nil
 }
 

@@ -33,7 +33,7 @@ func TestRedisDown(t *testing.T) {
 			return err
 		},
 		"admit": func() error {
-			_, err := s.Admit(ctx, authz.AdmitQuery{Nonce: "n", NonceTTL: time.Second})
+			_, err := s.Admit(ctx, authz.AdmitQuery{AppID: "app1", Nonce: "n", NonceTTL: time.Second})
 			return err
 		},
 		"create app": func() error { _, err := s.CreateApp(ctx, CreateAppParams{Name: "n"}); return err },

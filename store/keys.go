@@ -26,7 +26,20 @@ func (k keyspace) grant(apiID, stage string) string {
 }
 
 func (k keyspace) token(hash string) string { return k.prefix + "token:{" + hash + "}" }
-func (k keyspace) seen(id string) string    { return k.prefix + "seen:{" + id + "}" }
+
+// keyTokens indexes the live tokens of one app_key (sorted set, score =
+// expiry in unix µs), as appTokens does for an app, so revoking the key
+// can delete them.
+func (k keyspace) keyTokens(appKey string) string { return k.key(appKey) + ":tokens" }
+
+// authFailures counts failed client authentications at the token endpoint
+// for one app_key or source address (kind "key" or "addr").
+func (k keyspace) authFailures(kind, id string) string {
+	return k.prefix + "oauth2fail:{" + kind + ":" + id + "}"
+}
+func (k keyspace) seen(appID, nonce string) string {
+	return k.prefix + "seen:{" + appID + "}:" + nonce
+}
 
 // invalidate is the pub/sub channel every write publishes on.
 func (k keyspace) invalidate() string { return k.prefix + "invalidate" }

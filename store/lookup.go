@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -70,6 +69,9 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 			return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", err)
 		}
 		if key != nil {
+			if key.Secret, err = s.openSecret(k, key.Secret); err != nil {
+				return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", err)
+			}
 			res.Keys[k] = key
 		}
 	}
@@ -120,6 +122,7 @@ func (s *Store) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.Pr
 			grantCmds[i] = pipe.HGet(ctx, s.keys.grant(q.GrantAPI, stage), id)
 		}
 	}
+	limitCmds := s.queueAppLimits(ctx, pipe, q.LimitAPI, appIDs)
 	if err := execPipe(ctx, pipe); err != nil {
 		return authz.PrincipalResult{}, fmt.Errorf("store: principal: %w", err)
 	}
@@ -135,6 +138,10 @@ func (s *Store) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.Pr
 		}
 		res.API = api
 	}
+	var err error
+	if res.Limits, err = readAppLimits(q.LimitAPI, limitCmds, appIDs); err != nil {
+		return authz.PrincipalResult{}, fmt.Errorf("store: principal: %w", err)
+	}
 	for i, id := range appIDs {
 		if app := decodeApp(id, appCmds[i].Val()); app != nil {
 			res.Apps[id] = app
@@ -149,29 +156,6 @@ func (s *Store) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.Pr
 		res.Grants[id] = g
 	}
 	return res, nil
-}
-
-// Admit is the final round trip of an allowed Check. Today it claims the
-// replay nonce with one SET NX PX: of many concurrent claims of one nonce,
-// exactly one is fresh.
-func (s *Store) Admit(ctx context.Context, q authz.AdmitQuery) (authz.AdmitResult, error) {
-	if q.Nonce == "" {
-		return authz.AdmitResult{}, nil
-	}
-	if q.NonceTTL < time.Millisecond {
-		return authz.AdmitResult{}, fmt.Errorf("store: admit: nonce ttl %s is below 1ms: a replay guard needs a window", q.NonceTTL)
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	err := s.rdb.Do(ctx, "SET", s.keys.seen(q.Nonce), "1", "NX", "PX", q.NonceTTL.Milliseconds()).Err()
-	switch {
-	case err == nil:
-		return authz.AdmitResult{}, nil
-	case errors.Is(err, redis.Nil):
-		return authz.AdmitResult{Replayed: true}, nil
-	default:
-		return authz.AdmitResult{}, fmt.Errorf("store: admit: %w", err)
-	}
 }
 
 // execPipe sends a pipeline. redis.Nil of a GET/HGET is an answer ("no

@@ -142,7 +142,7 @@ func TestAdmitNonce(t *testing.T) {
 	s, rdb, _ := newTestStore(t)
 	ctx := context.Background()
 	claim := func(id string, ttl time.Duration) (bool, error) {
-		r, err := s.Admit(ctx, authz.AdmitQuery{Nonce: id, NonceTTL: ttl})
+		r, err := s.Admit(ctx, authz.AdmitQuery{AppID: "app1", Nonce: id, NonceTTL: ttl})
 		return err == nil && !r.Replayed, err
 	}
 	var fresh atomic.Int32
@@ -162,7 +162,7 @@ func TestAdmitNonce(t *testing.T) {
 	if fresh.Load() != 1 {
 		t.Fatalf("%d fresh claims, want 1", fresh.Load())
 	}
-	ttl, err := rdb.PTTL(ctx, "appauthz:seen:{sig-1}").Result()
+	ttl, err := rdb.PTTL(ctx, "appauthz:seen:{app1}:sig-1").Result()
 	if err != nil || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("PTTL = %v, %v; want within (0, 1m]", ttl, err)
 	}

@@ -18,6 +18,7 @@ type Store struct {
 	timeout time.Duration
 	now     func() time.Time
 	keys    keyspace
+	keyring *Keyring // nil: secrets in clear (--insecure-plaintext-secrets)
 }
 
 // Option configures a Store.
@@ -31,6 +32,11 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 
 // WithClock injects the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithKeyring seals app secrets under the keyring's master key (see
+// secretbox.go). Without it secrets are written and read in clear, which
+// the binaries allow only with --insecure-plaintext-secrets.
+func WithKeyring(k *Keyring) Option { return func(s *Store) { s.keyring = k } }
 
 // DefaultPrefix is the key prefix when WithPrefix is not given.
 const DefaultPrefix = "appauthz:"

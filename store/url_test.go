@@ -37,7 +37,7 @@ func TestOpenURLErrors(t *testing.T) {
 		"empty":       {"", "empty"},
 		"http":        {"http://localhost:6379", `scheme "http" is not supported`},
 		"no scheme":   {"localhost:6379", "not supported"},
-		"sentinel":    {"redis-sentinel://h:26379", "not supported yet"},
+		"sentinel":    {"sentinel://h:26379", "not supported"},
 		"bad db":      {"redis://h:6379/x", "database"},
 		"bad port":    {"redis://:s3cretpw@h:port/0", "invalid"},
 		"bad option":  {"redis://:s3cretpw@h:6379/0?bogus=1", "bogus"},

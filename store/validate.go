@@ -124,6 +124,9 @@ func normalizeAPI(a authz.API) (authz.API, error) {
 	if a.Scopes, err = cleanList("scope", a.Scopes, nil); err != nil {
 		return a, err
 	}
+	if a.MethodScopes, err = cleanMethodScopes(a.MethodScopes); err != nil {
+		return a, err
+	}
 	if a.HMACAlgorithms, err = cleanList("hmac algorithm", a.HMACAlgorithms, strings.ToLower); err != nil {
 		return a, err
 	}

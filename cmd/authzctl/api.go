@@ -31,11 +31,14 @@ type apiJSON struct {
 	Access            string         `json:"access"`
 	ClockSkew         string         `json:"clock_skew"`
 	Scopes            []string       `json:"scopes"`
+	MethodScopes      string         `json:"method_scopes,omitempty"` // as --method-scopes takes it
 	HMACAlgorithms    []string       `json:"hmac_algorithms"`
 	EnforceHeaders    []string       `json:"enforce_headers"`
 	ReplayProtection  bool           `json:"replay_protection"`
 	TimestampRequired bool           `json:"timestamp_required"`
 	Route             *routeJSON     `json:"route,omitempty"`
+	Limits            limitsJSON     `json:"limits"`
+	AppLimits         []appLimitJSON `json:"app_limits,omitempty"` // api show only
 }
 
 type routeJSON struct {
@@ -52,10 +55,12 @@ func toAPIJSON(a authz.API) apiJSON {
 		Access:            string(a.Access),
 		ClockSkew:         a.ClockSkew.String(),
 		Scopes:            nonNil(a.Scopes),
+		MethodScopes:      authz.FormatMethodScopes(a.MethodScopes),
 		HMACAlgorithms:    nonNil(a.HMACAlgorithms),
 		EnforceHeaders:    nonNil(a.EnforceHeaders),
 		ReplayProtection:  a.ReplayProtection,
 		TimestampRequired: a.TimestampRequired,
+		Limits:            toLimitsJSON(a.Limits),
 	}
 	if r := a.Route; r.Host != "" || r.PathPrefix != "" || len(r.Methods) > 0 {
 		out.Route = &routeJSON{Host: r.Host, PathPrefix: r.PathPrefix, Methods: nonNil(r.Methods)}
@@ -97,6 +102,7 @@ func showAPI(t *tableWriter, a apiJSON) {
 		"ACCESS", a.Access, "ROUTE", routeCell(a.Route), "CLOCK SKEW", a.ClockSkew,
 		"SCOPES", list(a.Scopes), "HMAC ALGORITHMS", algs, "ENFORCE HEADERS", list(a.EnforceHeaders),
 		"REPLAY PROTECTION", yesNo(a.ReplayProtection), "TIMESTAMP REQUIRED", yesNo(a.TimestampRequired))
+	showLimits(t, a)
 }
 
 func newAPICreateCmd(c *cli) *cobra.Command {
@@ -192,6 +198,11 @@ func newAPIShowCmd(c *cli) *cobra.Command {
 				return apiError("api show", args[0], err)
 			}
 			out := toAPIJSON(api)
+			own, err := st.ListAppLimits(cmd.Context(), args[0])
+			if err != nil {
+				return apiError("api show", args[0], err)
+			}
+			out.AppLimits = appLimitsJSON(own)
 			return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +19,10 @@ type apiFlags struct {
 	methods, appCodeMode, access       string
 	host, pathPrefix, routeMethods     string
 	scopes, hmacAlgorithms, enforceHdr string
+	methodScopes                       string
 	clockSkew                          time.Duration
 	replay, timestampRequired          bool
+	limits                             limitFlags
 }
 
 // newAPI is an API with the documented defaults of api create.
@@ -52,10 +55,12 @@ func (f *apiFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&f.routeMethods, "route-methods", "", "route: HTTP methods, e.g. GET,POST (default all)"+kept)
 	fs.DurationVar(&f.clockSkew, "clock-skew", def.ClockSkew, "how far a signature's Date or apiTimestamp may be from now"+kept)
 	fs.StringVar(&f.scopes, "scopes", "", "scopes a key or token must hold"+kept)
+	fs.StringVar(&f.methodScopes, "method-scopes", "", "scopes needed per HTTP method, on top of --scopes: 'GET,HEAD=orders:read;POST,PUT,DELETE=orders:write' (\"\" clears)"+kept)
 	fs.StringVar(&f.hmacAlgorithms, "hmac-algorithms", "", "allowed HMAC algorithms, e.g. hmac-sha256,hmac-sha512 (default all of "+strings.Join(authz.HMACAlgorithms, ",")+")"+kept)
 	fs.StringVar(&f.enforceHdr, "enforce-headers", "", "headers every HMAC signature must sign, e.g. date,request-line,digest"+kept)
 	fs.BoolVar(&f.replay, "replay-protection", def.ReplayProtection, "refuse a signature seen before within the clock skew window"+kept)
 	fs.BoolVar(&f.timestampRequired, "timestamp-required", def.TimestampRequired, "paramsign requests must carry apiTimestamp"+kept)
+	f.limits.register(fs, kept)
 }
 
 // apply copies the flags the user gave onto api, validating each.
@@ -88,6 +93,11 @@ func (f *apiFlags) apply(cmd *cobra.Command, api *authz.API) error {
 			return err
 		}
 	}
+	if changed("method-scopes") {
+		if api.MethodScopes, err = authz.ParseMethodScopes(f.methodScopes); err != nil {
+			return &usageError{fmt.Errorf("invalid --method-scopes: %w", err)}
+		}
+	}
 	if changed("hmac-algorithms") {
 		if api.HMACAlgorithms, err = hmacAlgorithms(f.hmacAlgorithms); err != nil {
 			return err
@@ -103,6 +113,9 @@ func (f *apiFlags) apply(cmd *cobra.Command, api *authz.API) error {
 	}
 	if changed("timestamp-required") {
 		api.TimestampRequired = f.timestampRequired
+	}
+	if err := f.limits.apply(cmd, &api.Limits); err != nil {
+		return err
 	}
 	if changed("host") || changed("path-prefix") || changed("route-methods") {
 		return f.applyRoute(changed, api)

@@ -43,7 +43,7 @@ func TestAppCreateImports(t *testing.T) {
 	}
 
 	codeHash := sha256hex("APPCODE-0123456789")
-	st := store.New(e.srv.Client(t))
+	st := store.New(e.srv.Client(t), store.WithKeyring(testKeyring))
 	got, err := st.Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{"204001"}, AppCodeHashes: []string{codeHash}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestKeyCreate(t *testing.T) {
 		t.Errorf("imported key answered %+v, want %+v", imp, want)
 	}
 
-	st := store.New(e.srv.Client(t))
+	st := store.New(e.srv.Client(t), store.WithKeyring(testKeyring))
 	got, err := st.Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{gen.AppKey, "imported-key"}})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestAppCodeReset(t *testing.T) {
 		t.Errorf("reset --code answered %+v", imp)
 	}
 
-	st := store.New(e.srv.Client(t))
+	st := store.New(e.srv.Client(t), store.WithKeyring(testKeyring))
 	hashes := []string{sha256hex(a.AppCode), sha256hex(gen.AppCode), sha256hex("my-own-code-123")}
 	got, err := st.Lookup(context.Background(), authz.LookupQuery{AppCodeHashes: hashes})
 	if err != nil {

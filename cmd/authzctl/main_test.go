@@ -12,12 +12,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/appauthz/appauthz/store"
 	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // ctlBin is the authzctl binary built once for all tests: they run it as
 // an operator would, as a subprocess, against a real redis-server.
 var ctlBin string
+
+// masterKeyFile is the master key every run gets (AUTHZ_MASTER_KEY_FILE),
+// and testKeyring the same key, for tests that read the store directly.
+var (
+	masterKeyFile string
+	testKeyring   *store.Keyring
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -31,6 +39,12 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	ctlBin = filepath.Join(dir, "authzctl")
+	kr, key := store.NewRandomKeyring()
+	testKeyring, masterKeyFile = kr, filepath.Join(dir, "master.key")
+	if err := os.WriteFile(masterKeyFile, key, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	build := exec.Command("go", "build", "-o", ctlBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -67,7 +81,7 @@ func runCtlEnv(t *testing.T, extraEnv []string, args ...string) result {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, extraEnv...)
+	cmd.Env = append(append(env, "AUTHZ_MASTER_KEY_FILE="+masterKeyFile), extraEnv...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

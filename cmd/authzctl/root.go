@@ -28,6 +28,7 @@ type cli struct {
 	redisURL string
 	output   string
 	out      io.Writer
+	keys     masterKeyFlags // secrets.go
 
 	rdb redis.UniversalClient
 	st  *store.Store
@@ -45,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// go-redis logs dial failures itself; the one error line is ours.
 	redis.SetLogger(discardLogger{})
 
-	c := &cli{out: stdout}
+	c := &cli{out: stdout, keys: masterKeyFlags{warn: stderr}}
 	root := newRootCmd(c)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -81,9 +82,10 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.redisURL, "redis-url", redisURL, "Redis holding appauthz's data (env AUTHZ_REDIS_URL)")
 	pf.StringVarP(&c.output, "output", "o", outputTable, "output format: json or table")
+	c.keys.register(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newCheckCmd(), newSignCmd())
+	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newLimitCmd(c), newTokenCmd(c), newSecretsCmd(c), newCheckCmd(), newSignCmd())
 	markOperationErrors(root)
 	return root
 }
@@ -94,6 +96,10 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	if c.st != nil {
 		return c.st, nil
+	}
+	keyring, err := c.keys.keyring()
+	if err != nil {
+		return nil, err
 	}
 	rdb, err := store.OpenURL(c.redisURL)
 	if err != nil {
@@ -107,7 +113,7 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 		}
 		shown = u.Redacted()
 	}
-	st := store.New(rdb)
+	st := store.New(rdb, store.WithKeyring(keyring))
 	// Ping through the client, not the store: the store's short per-call
 	// timeout would hide the cause (connection refused, wrong password)
 	// behind "context deadline exceeded".

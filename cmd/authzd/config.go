@@ -26,6 +26,15 @@ type Config struct {
 	RedisTimeout    time.Duration
 	DrainDelay      time.Duration
 	ShutdownTimeout time.Duration
+	// RateLimitFailOpen lets authenticated requests pass unlimited when
+	// Redis fails while their limits are charged (docs/ratelimits.md).
+	RateLimitFailOpen bool
+	// OAuth2 configures the token endpoint (oauth2config.go).
+	OAuth2 oauth2Config
+	// Secrets holds the master keys of app secrets (secrets.go).
+	Secrets secretsConfig
+	// Cache configures the in-process record cache (cache.go).
+	Cache cacheConfig
 
 	// explicit names the flags given on the command line or in the
 	// environment (--dev only moves the listeners to loopback when the
@@ -69,6 +78,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 2*time.Second, "on SIGTERM, how long to report NOT_SERVING before closing listeners")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
+	c.OAuth2.register(fs)
+	c.Secrets.register(fs)
+	c.Cache.register(fs)
+	fs.BoolVar(&c.RateLimitFailOpen, "ratelimit-fail-open", false, "when Redis fails while charging traffic limits, let authenticated requests pass unlimited instead of 503 (signed requests with a replay nonce still fail closed)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: authzd [flags]\n\nappauthz ext_authz server for Envoy. Every flag can also be set as AUTHZ_<NAME>,\ne.g. AUTHZ_REDIS_URL; a flag wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -161,6 +174,9 @@ func (c *Config) validate() []error {
 	if c.ShutdownTimeout <= 0 {
 		problems = append(problems, fmt.Errorf("--shutdown-timeout %v: must be positive, e.g. 15s", c.ShutdownTimeout))
 	}
+	problems = append(problems, c.OAuth2.validate()...)
+	problems = append(problems, c.Secrets.validate()...)
+	problems = append(problems, c.Cache.validate()...)
 	return problems
 }
 
@@ -192,6 +208,14 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_timeout", c.RedisTimeout.String()),
 		slog.String("drain_delay", c.DrainDelay.String()),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
+		slog.Bool("ratelimit_fail_open", c.RateLimitFailOpen),
+		slog.String("token_ttl", c.OAuth2.TokenTTL.String()),
+		slog.Int("oauth2_max_failures", c.OAuth2.MaxFailures),
+		slog.String("oauth2_failure_window", c.OAuth2.FailureWindow.String()),
+		slog.String("trusted_proxies", c.OAuth2.TrustedProxies),
+		slog.String("master_key_id", c.Secrets.masterKeyID()),
+		slog.Bool("insecure_plaintext_secrets", c.Secrets.InsecurePlaintext),
+		slog.Any("cache", c.Cache.logValue()),
 	)
 }
 

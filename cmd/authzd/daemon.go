@@ -17,6 +17,7 @@ import (
 
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/authz/oauth2"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -40,16 +41,36 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		return fmt.Errorf("--redis-url: %w", err)
 	}
 	defer rdb.Close()
-	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout))
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := extauthz.NewServer(authz.NewEngine(st), extauthz.WithLogger(log), extauthz.WithRegisterer(reg))
+	keyring, devKeyFile, dropDevKey, err := cfg.Secrets.open(cfg.Dev, log)
 	if err != nil {
 		return err
 	}
+	defer dropDevKey()
+	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout), store.WithKeyring(keyring))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limitOpts, err := rateLimitOptions(cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	redisMetrics, err := store.NewRedisMetrics(reg)
+	if err != nil {
+		return err
+	}
+	rdb.AddHook(redisMetrics)
 	hs := health.NewServer()
 	ready := newReadiness(hs, log)
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	decide, cache, err := openCache(watchCtx, cfg.Cache, st, log, reg, ready.Recheck)
+	if err != nil {
+		return err
+	}
+	srv, err := extauthz.NewServer(authz.NewEngine(decide, limitOpts...), extauthz.WithLogger(log), extauthz.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
 	gs := extauthz.NewGRPCServer(srv, hs)
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
@@ -61,7 +82,8 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		grpcLis.Close()
 		return fmt.Errorf("listen on --http-addr %s: %w (is another authzd running?)", cfg.HTTPAddr, err)
 	}
-	hsrv := newHTTPServer(cfg.HTTPAddr, ready, reg)
+	tokens := oauth2.New(st, append(cfg.OAuth2.options(), oauth2.WithLogger(log), oauth2.WithRegisterer(reg))...)
+	hsrv := newHTTPServer(cfg.HTTPAddr, ready, reg, tokens)
 
 	if cfg.Dev {
 		if err := seedDemo(ctx, st); err != nil {
@@ -69,12 +91,10 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 			httpLis.Close()
 			return err
 		}
-		printDemo(stdout, redisURL, grpcLis.Addr().String(), httpLis.Addr().String())
+		printDemo(stdout, redisURL, devKeyFile, grpcLis.Addr().String(), httpLis.Addr().String())
 	}
 
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	go ready.watch(watchCtx, st.Ping, pingInterval)
+	go ready.watch(watchCtx, readyCheck(st, cache), pingInterval)
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- gs.Serve(grpcLis) }()

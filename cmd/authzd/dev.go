@@ -65,7 +65,7 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 
 // printDemo writes the credentials and copy-paste commands to stdout
 // (plain text, for a human at a terminal; logs go to stderr).
-func printDemo(w io.Writer, redisURL, grpcAddr, httpAddr string) {
+func printDemo(w io.Writer, redisURL, masterKeyFile, grpcAddr, httpAddr string) {
 	authzd := dialAddr(grpcAddr)
 	check := "go run ./cmd/authzctl check --authzd " + authzd
 	url := "http://localhost/demo/hello"
@@ -81,6 +81,7 @@ func printDemo(w io.Writer, redisURL, grpcAddr, httpAddr string) {
 		"",
 		"Manage it with authzctl:",
 		"  export AUTHZ_REDIS_URL=" + redisURL,
+		"  export AUTHZ_MASTER_KEY_FILE=" + masterKeyFile + "   # ephemeral key sealing the app secrets",
 		"  go run ./cmd/authzctl app list",
 		"",
 		"Try a Check (what Envoy would ask authzd at " + authzd + "):",
@@ -98,6 +99,11 @@ func printDemo(w io.Writer, redisURL, grpcAddr, httpAddr string) {
 		"Signed requests (HMAC, parameter signature): get the headers or URL to send with",
 		"  go run ./cmd/authzctl sign hmac --key " + demoAppKey + " --secret " + demoAppSecret + " GET " + url,
 		"  go run ./cmd/authzctl sign paramsign --key " + demoAppKey + " --secret " + demoAppSecret + " GET " + url,
+		"",
+		"OAuth2 client credentials: get a token, then call with it",
+		"  curl -s -u " + demoAppKey + ":" + demoAppSecret + " -d grant_type=client_credentials http://" + dialAddr(httpAddr) + "/oauth2/token",
+		"  " + check + " -H 'Authorization: Bearer <access_token>' GET " + url,
+		"  curl -s -u " + demoAppKey + ":" + demoAppSecret + " -d token=<access_token> http://" + dialAddr(httpAddr) + "/oauth2/revoke",
 		"",
 		"Health and metrics: http://" + dialAddr(httpAddr) + "/readyz  http://" + dialAddr(httpAddr) + "/metrics",
 		"",

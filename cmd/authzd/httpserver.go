@@ -10,10 +10,15 @@ import (
 
 // newHTTPServer serves the operational endpoints:
 //   - /healthz: the process is alive (200);
-//   - /readyz: 200 only when Redis answers and no shutdown has begun;
-//   - /metrics: Prometheus, from reg.
-func newHTTPServer(addr string, ready *readiness, reg *prometheus.Registry) *http.Server {
+//   - /readyz: 200 only when Redis answers, the cache (when on) is
+//     subscribed to invalidations, and no shutdown has begun;
+//   - /metrics: Prometheus, from reg;
+//   - what each of mounts registers (the OAuth2 token endpoint).
+func newHTTPServer(addr string, ready *readiness, reg *prometheus.Registry, mounts ...interface{ Register(*http.ServeMux) }) *http.Server {
 	mux := http.NewServeMux()
+	for _, m := range mounts {
+		m.Register(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -26,7 +31,7 @@ func newHTTPServer(addr string, ready *readiness, reg *prometheus.Registry) *htt
 			_, _ = w.Write([]byte("shutting down\n"))
 		case !ready.Ready():
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready: Redis does not answer\n"))
+			_, _ = w.Write([]byte("not ready: Redis does not answer, or the cache is not subscribed to invalidations\n"))
 		default:
 			_, _ = w.Write([]byte("ready\n"))
 		}

@@ -27,6 +27,9 @@ func main() {
 // serving failed, 2 on bad usage or configuration.
 func realMain(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, getenv, stderr)
+	if err == nil {
+		err = cfg.Secrets.required(cfg.Dev)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0

@@ -22,12 +22,15 @@ type readiness struct {
 	redisUp  atomic.Bool
 	stopping atomic.Bool
 	log      *slog.Logger
+	// recheck asks watch to check now rather than at its next tick (the
+	// cache's subscription came or went).
+	recheck chan struct{}
 }
 
 // newReadiness starts NOT_SERVING: nothing is ready until Redis answers.
 func newReadiness(hs *health.Server, log *slog.Logger) *readiness {
 	extauthz.SetServing(hs, false)
-	return &readiness{hs: hs, log: log}
+	return &readiness{hs: hs, log: log, recheck: make(chan struct{}, 1)}
 }
 
 // Ready reports whether Checks can be decided.
@@ -35,6 +38,14 @@ func (r *readiness) Ready() bool { return r.redisUp.Load() && !r.stopping.Load()
 
 // Stopping reports whether shutdown has begun.
 func (r *readiness) Stopping() bool { return r.stopping.Load() }
+
+// Recheck makes watch check again at once.
+func (r *readiness) Recheck() {
+	select {
+	case r.recheck <- struct{}{}:
+	default: // one is already pending
+	}
+}
 
 // watch pings Redis now and then every interval until ctx ends, flipping
 // health on every change.
@@ -47,6 +58,7 @@ func (r *readiness) watch(ctx context.Context, ping func(context.Context) error,
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.recheck:
 		}
 	}
 }
@@ -61,9 +73,9 @@ func (r *readiness) set(pingErr error) {
 	}
 	extauthz.SetServing(r.hs, up) // ignored by hs once shutdown began
 	if up {
-		r.log.Info("Redis answers: health SERVING")
+		r.log.Info("ready (Redis answers; cache subscribed to invalidations when on): health SERVING")
 	} else {
-		r.log.Warn("Redis does not answer: health NOT_SERVING, Checks are denied with StoreUnavailable; check --redis-url and that Redis is up",
+		r.log.Warn("not ready (Redis does not answer, or the cache lost its invalidation subscription): health NOT_SERVING; check --redis-url and that Redis is up",
 			slog.String("error", pingErr.Error()))
 	}
 }

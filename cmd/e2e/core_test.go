@@ -171,7 +171,9 @@ func TestAppCodeAndKeyEndToEnd(t *testing.T) {
 
 func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	w := newWorld(t)
-	d := w.d
+	// Without the cache: with it, cached credentials are served stale for
+	// --cache-stale after Redis goes away (cache_test.go covers that path).
+	d := startAuthzd(t, w.redis.URL(), "--cache=false", "--drain-delay", "0")
 	req := withAPI(get("http://api.example.com/orders", "X-App-Key", w.key), "orders")
 	d.check(t, req).wantAllow(t, "shop")
 	if s := d.httpGet(t, "/readyz"); s != 200 {

@@ -7,10 +7,12 @@
 # can run it again over existing data.
 #
 # Every value comes from the environment (docker-compose.yml sets them);
-# AUTHZ_REDIS_URL tells authzctl where Redis is.
+# AUTHZ_REDIS_URL tells authzctl where Redis is, AUTHZ_MASTER_KEY_FILE the
+# master key that seals app secrets there (the same file authzd gets).
 set -eu
 
 : "${AUTHZ_REDIS_URL:?set AUTHZ_REDIS_URL, e.g. redis://redis:6379/0}"
+: "${AUTHZ_MASTER_KEY_FILE:?set AUTHZ_MASTER_KEY_FILE to the master key file authzd uses (docs/secrets.md)}"
 : "${DEMO_API_ID:?}" "${DEMO_APP_ID:?}" "${DEMO_APP_NAME:?}" "${DEMO_APP_KEY:?}"
 : "${DEMO_APP_SECRET:?}" "${DEMO_APPCODE:?}" "${DEMO_STAGE:?}"
 : "${ORDERS_API_ID:?}" "${ORDERS_PATH_PREFIX:?}"

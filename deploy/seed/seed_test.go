@@ -58,12 +58,39 @@ func buildAuthzctl(t *testing.T) string {
 	return dir
 }
 
+// composeMasterKey is the host file docker-compose.yml mounts at the seed
+// service's AUTHZ_MASTER_KEY_FILE.
+func composeMasterKey(t *testing.T, env map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Volumes []string `json:"volumes"`
+		} `json:"services"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	for _, v := range c.Services["seed"].Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && parts[1] == env["AUTHZ_MASTER_KEY_FILE"] {
+			return filepath.Join("..", "..", parts[0])
+		}
+	}
+	t.Fatalf("docker-compose.yml: the seed service mounts nothing at AUTHZ_MASTER_KEY_FILE %q", env["AUTHZ_MASTER_KEY_FILE"])
+	return ""
+}
+
 func runSeed(t *testing.T, binDir, redisURL string, env map[string]string) string {
 	t.Helper()
 	cmd := exec.Command("sh", "seed.sh")
-	cmd.Env = []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "AUTHZ_REDIS_URL=" + redisURL}
+	cmd.Env = []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "AUTHZ_REDIS_URL=" + redisURL,
+		"AUTHZ_MASTER_KEY_FILE=" + composeMasterKey(t, env)}
 	for k, v := range env {
-		if k != "AUTHZ_REDIS_URL" {
+		if k != "AUTHZ_REDIS_URL" && k != "AUTHZ_MASTER_KEY_FILE" {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
@@ -97,7 +124,15 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 
 	// Read back through the interface authzd's decision core uses.
-	st := store.New(srv.Client(t))
+	key, err := store.LoadMasterKey(composeMasterKey(t, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := store.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(srv.Client(t), store.WithKeyring(kr))
 	ctx := context.Background()
 	codeHash := sha256.Sum256([]byte(env["DEMO_APPCODE"]))
 	lr, err := st.Lookup(ctx, authz.LookupQuery{
@@ -123,6 +158,10 @@ func TestSeedIsIdempotent(t *testing.T) {
 	k := lr.Keys[env["DEMO_APP_KEY"]]
 	if k == nil || k.AppID != env["DEMO_APP_ID"] || k.Secret != env["DEMO_APP_SECRET"] {
 		t.Errorf("key %s = %+v, want app %s with the demo secret", env["DEMO_APP_KEY"], k, env["DEMO_APP_ID"])
+	}
+	// Sealed under the compose master key, never in clear.
+	if raw := srv.Client(t).HGet(ctx, "appauthz:key:{"+env["DEMO_APP_KEY"]+"}", "secret").Val(); raw == env["DEMO_APP_SECRET"] || !strings.HasPrefix(raw, "v1:"+kr.ID()+":") {
+		t.Errorf("the demo secret is stored as %q…, want sealed under master key %s", raw[:min(len(raw), 12)], kr.ID())
 	}
 	if c := lr.AppCodes[hex.EncodeToString(codeHash[:])]; c == nil || c.AppID != env["DEMO_APP_ID"] {
 		t.Errorf("AppCode resolves to %+v, want app %s", c, env["DEMO_APP_ID"])

@@ -1,0 +1,98 @@
+package authz
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// RequiredScopes are the scopes a key or token must hold to call the API
+// with HTTP method m: the API's Scopes plus those MethodScopes names for m.
+func (a *API) RequiredScopes(m string) []string {
+	extra := a.MethodScopes[strings.ToUpper(m)]
+	if len(extra) == 0 {
+		return a.Scopes
+	}
+	out := slices.Clone(a.Scopes)
+	for _, s := range extra {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ParseMethodScopes parses per-method scope rules:
+//
+//	GET,HEAD=orders:read;POST,PUT,DELETE=orders:write orders:audit
+//
+// Rules are separated by ';'; each is HTTP methods (comma-separated) '='
+// scopes (comma- or space-separated). A method may appear in several
+// rules; its scopes add up. An empty string is no rules.
+func ParseMethodScopes(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, rule := range strings.Split(s, ";") {
+		if strings.TrimSpace(rule) == "" {
+			continue
+		}
+		methods, scopes, ok := strings.Cut(rule, "=")
+		if !ok {
+			return nil, fmt.Errorf("method scope rule %q has no '=': write METHODS=SCOPES, e.g. GET=orders:read;POST,PUT,DELETE=orders:write", strings.TrimSpace(rule))
+		}
+		ms, ss := splitList(strings.ToUpper(methods)), splitList(scopes)
+		if len(ms) == 0 || len(ss) == 0 {
+			return nil, fmt.Errorf("method scope rule %q needs at least one method and one scope", strings.TrimSpace(rule))
+		}
+		for _, m := range ms {
+			if strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) >= 0 {
+				return nil, fmt.Errorf("method scope rule %q: %q is not an HTTP method", strings.TrimSpace(rule), m)
+			}
+			for _, sc := range ss {
+				if !validScope(sc) {
+					return nil, fmt.Errorf("method scope rule %q: scope %q holds a character scopes may not (RFC 6749 §3.3)", strings.TrimSpace(rule), sc)
+				}
+				if !slices.Contains(out[m], sc) {
+					out[m] = append(out[m], sc)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// FormatMethodScopes writes rules as ParseMethodScopes reads them, one
+// rule per method, methods sorted.
+func FormatMethodScopes(ms map[string][]string) string {
+	methods := make([]string, 0, len(ms))
+	for m := range ms {
+		methods = append(methods, m)
+	}
+	slices.Sort(methods)
+	rules := make([]string, 0, len(methods))
+	for _, m := range methods {
+		if len(ms[m]) > 0 {
+			rules = append(rules, m+"="+strings.Join(ms[m], ","))
+		}
+	}
+	return strings.Join(rules, ";")
+}
+
+// validScope reports whether s is an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidScope is validScope for the token endpoint and the CLI.
+func ValidScope(s string) bool { return validScope(s) }

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// BulkKey is one key for BulkLoadKeys.
+type BulkKey struct {
+	AppKey, Secret string
+	Scopes         []string
+}
+
+// bulkBatch is how many keys one pipeline of BulkLoadKeys writes.
+const bulkBatch = 5000
+
+// BulkLoadKeys writes many active keys of an existing app in pipelines of
+// a few thousand, for load tests and imports: a million keys load in
+// seconds rather than the minutes of one CreateKey each. Unlike CreateKey
+// it takes no WATCH and no MULTI, so it does not check that a key is free
+// (an existing key is overwritten) and is not atomic as a whole; each key
+// is written with its set membership and its invalidation message.
+func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) error {
+	if err := validID("app id", appID); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := validID("app_key", k.AppKey); err != nil {
+			return err
+		}
+		if err := validSecret("app secret", k.Secret); err != nil {
+			return err
+		}
+	}
+	n, err := s.rdb.Exists(ctx, s.keys.app(appID)).Result()
+	if err != nil {
+		return opErr("bulk load keys", err)
+	}
+	if n == 0 {
+		return appNotFound(appID)
+	}
+	now := s.now()
+	for start := 0; start < len(keys); start += bulkBatch {
+		batch := keys[start:min(start+bulkBatch, len(keys))]
+		pipe := s.rdb.Pipeline()
+		members := make([]any, len(batch))
+		for i, k := range batch {
+			rec := authz.Key{AppID: appID, Secret: s.sealSecret(k.AppKey, k.Secret), Scopes: k.Scopes, Status: authz.StatusActive}
+			pipe.HSet(ctx, s.keys.key(k.AppKey), encodeKey(rec, now))
+			s.publish(ctx, pipe, msgKey(k.AppKey))
+			members[i] = k.AppKey
+		}
+		pipe.SAdd(ctx, s.keys.appKeys(appID), members...)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("store: bulk load keys %d–%d of %d: %w", start, start+len(batch), len(keys), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/authz/oauth2"
+)
+
+// OAuth2 tokens are kept as token:{sha256hex} → JSON {app_id, app_key,
+// scopes} with a TTL; the token itself is never stored. Two sorted sets
+// index the live tokens (score = expiry in µs): app:{id}:tokens and
+// key:{app_key}:tokens, so revoking or disabling a key or app deletes its
+// tokens in the same MULTI, and a Check stays one GET.
+
+//go:embed tokens.lua
+var tokensSource string
+
+var saveTokenScript = redis.NewScript(tokensSource)
+
+// MaxTokensPerKey caps the live tokens of one app_key; past it the oldest
+// end (tokens.lua). A well-behaved client holds one at a time.
+const MaxTokensPerKey = 1000
+
+var _ oauth2.Backend = (*Store)(nil)
+
+// TokenClient reads an app_key and the failure counters of the key and the
+// source address in one pipeline (oauth2.Backend).
+func (s *Store) TokenClient(ctx context.Context, appKey, source string) (*oauth2.Client, oauth2.Failures, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	validKey := idPattern.MatchString(appKey)
+	var keyCmd *redis.MapStringStringCmd
+	var keyCount *redis.StringCmd
+	var keyTTL *redis.DurationCmd
+	if validKey {
+		keyCmd = pipe.HGetAll(ctx, s.keys.key(appKey))
+		keyCount = pipe.Get(ctx, s.keys.authFailures("key", appKey))
+		keyTTL = pipe.PTTL(ctx, s.keys.authFailures("key", appKey))
+	}
+	srcCount := pipe.Get(ctx, s.keys.authFailures("addr", source))
+	srcTTL := pipe.PTTL(ctx, s.keys.authFailures("addr", source))
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, oauth2.Failures{}, fmt.Errorf("store: token client: %w", err)
+	}
+	var f oauth2.Failures
+	f.Source = counter(srcCount, srcTTL)
+	if !validKey {
+		return nil, f, nil
+	}
+	f.Key = counter(keyCount, keyTTL)
+	k, err := decodeKey(appKey, keyCmd.Val())
+	if err != nil || k == nil {
+		return nil, f, opErr("token client", err)
+	}
+	secret, err := s.openSecret(appKey, k.Secret)
+	if err != nil {
+		return nil, f, fmt.Errorf("store: token client: %w", err)
+	}
+	return &oauth2.Client{AppID: k.AppID, AppKey: appKey, Secret: secret, Scopes: k.Scopes, Status: k.Status, ExpiresAt: k.ExpiresAt}, f, nil
+}
+
+func counter(n *redis.StringCmd, ttl *redis.DurationCmd) oauth2.Counter {
+	c, _ := strconv.ParseInt(n.Val(), 10, 64) // absent: 0
+	return oauth2.Counter{Count: c, TTL: max(ttl.Val(), 0)}
+}
+
+// SaveToken records an issued token (oauth2.Backend); see tokens.lua.
+func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
+	if !validHash(t.Hash) || !idPattern.MatchString(t.AppKey) || !idPattern.MatchString(t.AppID) {
+		return fmt.Errorf("store: save token: malformed hash, app_key or app id")
+	}
+	if t.TTL < time.Millisecond {
+		return fmt.Errorf("store: save token: TTL %v is too short", t.TTL)
+	}
+	rec, err := json.Marshal(tokenJSON{AppID: t.AppID, AppKey: t.AppKey, Scopes: t.Scopes})
+	if err != nil {
+		return fmt.Errorf("store: save token: %w", err)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	keys := []string{s.keys.key(t.AppKey), s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), s.keys.keyTokens(t.AppKey)}
+	res, err := saveTokenScript.Run(ctx, s.rdb, keys, t.AppID, rec, t.TTL.Milliseconds(), t.Hash, MaxTokensPerKey, s.keys.prefix+"token:{").Text()
+	if err != nil {
+		return fmt.Errorf("store: save token: %w", err)
+	}
+	switch res {
+	case "ok":
+		return nil
+	case "gone":
+		return oauth2.ErrClientGone
+	case "disabled":
+		return oauth2.ErrClientDisabled
+	}
+	return fmt.Errorf("store: save token: tokens.lua answered %q", res)
+}
+
+// RevokeToken deletes a token issued to appID (oauth2.Backend).
+func (s *Store) RevokeToken(ctx context.Context, hash, appID string) error {
+	_, err := s.dropToken(ctx, hash, appID)
+	return err
+}
+
+// DropToken deletes a token whatever app holds it (`authzctl token
+// revoke`) and reports whether it existed.
+func (s *Store) DropToken(ctx context.Context, hash string) (bool, error) {
+	return s.dropToken(ctx, hash, "")
+}
+
+// dropToken deletes a token and its index entries; owner, when set, must
+// be the token's app.
+func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error) {
+	if !validHash(hash) {
+		return false, nil // no such record can exist
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	v, err := s.rdb.Get(ctx, s.keys.token(hash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, opErr("revoke token", err)
+	}
+	var t tokenJSON
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return false, fmt.Errorf("store: revoke token: the record is not JSON: %w", err)
+	}
+	if owner != "" && t.AppID != owner {
+		return false, oauth2.ErrNotOwner
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Del(ctx, s.keys.token(hash))
+		if idPattern.MatchString(t.AppID) {
+			pipe.ZRem(ctx, s.keys.appTokens(t.AppID), hash)
+		}
+		if idPattern.MatchString(t.AppKey) {
+			pipe.ZRem(ctx, s.keys.keyTokens(t.AppKey), hash)
+		}
+		s.publish(ctx, pipe, msgToken(hash))
+		return nil
+	})
+	if err != nil {
+		return false, opErr("revoke token", err)
+	}
+	return true, nil
+}
+
+// CountAuthFailure counts a failed client authentication (oauth2.Backend):
+// INCR and PEXPIRE in one MULTI, so every counter has a TTL.
+func (s *Store) CountAuthFailure(ctx context.Context, appKey, source string, window time.Duration) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		names := []string{s.keys.authFailures("addr", source)}
+		if appKey != "" && idPattern.MatchString(appKey) {
+			names = append(names, s.keys.authFailures("key", appKey))
+		}
+		for _, n := range names {
+			pipe.Incr(ctx, n)
+			pipe.PExpire(ctx, n, window)
+		}
+		return nil
+	})
+	return opErr("count auth failure", err)
+}
+
+// watchTokens watches a token index and returns its members, for an
+// admin write that deletes them in its MULTI (dropTokens): a token issued
+// meanwhile changes the index and makes the write retry.
+func (s *Store) watchTokens(ctx context.Context, tx *redis.Tx, index string) ([]string, error) {
+	if err := tx.Watch(ctx, index).Err(); err != nil {
+		return nil, err
+	}
+	return tx.ZRange(ctx, index, 0, -1).Result()
+}
+
+// dropTokens queues the deletion of tokens and of their index.
+func (s *Store) dropTokens(ctx context.Context, pipe redis.Pipeliner, index string, hashes []string) {
+	pipe.Del(ctx, index)
+	for _, h := range hashes {
+		pipe.Del(ctx, s.keys.token(h))
+		s.publish(ctx, pipe, msgToken(h))
+	}
+}
