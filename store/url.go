@@ -15,15 +15,20 @@ import (
 // and redis-cluster:// for a Cluster (urlmulti.go). It does not dial: the
 // first command (or Ping) does.
 //
-// Error messages never repeat the URL, which may hold a password.
-func OpenURL(rawURL string) (redis.UniversalClient, error) {
+// Error messages never repeat the URL, which may hold a password. opts
+// add what a URL cannot hold, such as a private CA (WithTLSFiles).
+func OpenURL(rawURL string, opts ...OpenOption) (redis.UniversalClient, error) {
+	var oo openOptions
+	for _, o := range opts {
+		o(&oo)
+	}
 	const usage = "use redis://[user:password@]host:port/db or rediss://… for TLS"
 	if strings.TrimSpace(rawURL) == "" {
 		return nil, fmt.Errorf("redis URL is empty: %s", usage)
 	}
 	scheme, _, _ := strings.Cut(rawURL, "://")
 	if _, multi := multiSchemes[scheme]; multi {
-		return openMulti(rawURL)
+		return openMulti(rawURL, oo)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -40,12 +45,15 @@ func OpenURL(rawURL string) (redis.UniversalClient, error) {
 	default:
 		return nil, fmt.Errorf("redis URL scheme %q is not supported: %s", u.Scheme, usage)
 	}
-	opts, err := redis.ParseURL(rawURL)
+	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid redis URL %s: %v: %s", u.Redacted(), err, usage)
 	}
-	tune(opts)
-	return redis.NewClient(opts), nil
+	if err := oo.applyTLS(ro.TLSConfig); err != nil {
+		return nil, err
+	}
+	tune(ro)
+	return redis.NewClient(ro), nil
 }
 
 // tune sets the client options authzd needs on the request path. One quick

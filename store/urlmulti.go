@@ -35,9 +35,12 @@ var multiSchemes = map[string][2]bool{
 }
 
 // openMulti opens a Sentinel (failover) or Cluster client.
-func openMulti(rawURL string) (redis.UniversalClient, error) {
+func openMulti(rawURL string, oo openOptions) (redis.UniversalClient, error) {
 	opts, err := parseMulti(rawURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := oo.applyTLS(opts.TLSConfig); err != nil {
 		return nil, err
 	}
 	if opts.IsClusterMode {

@@ -26,6 +26,7 @@ const pingTimeout = 5 * time.Second
 // cli is the state shared by the commands of one invocation.
 type cli struct {
 	redisURL string
+	redisTLS redisTLSFiles
 	output   string
 	out      io.Writer
 	keys     masterKeyFlags // secrets.go
@@ -82,6 +83,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.redisURL, "redis-url", redisURL, "Redis holding appauthz's data (env AUTHZ_REDIS_URL)")
 	pf.StringVarP(&c.output, "output", "o", outputTable, "output format: json or table")
+	c.redisTLS.register(pf)
 	c.keys.register(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
@@ -101,7 +103,7 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	rdb, err := store.OpenURL(c.redisURL)
+	rdb, err := store.OpenURL(c.redisURL, store.WithTLSFiles(c.redisTLS.ca, c.redisTLS.cert, c.redisTLS.key))
 	if err != nil {
 		return nil, usageErrorf("--redis-url: %v", err) // OpenURL never repeats the URL
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	Secrets secretsConfig
 	// Cache configures the in-process record cache (cache.go).
 	Cache cacheConfig
+	// TLS configures TLS on the gRPC listener and to Redis (tls.go).
+	TLS tlsConfig
 
 	// explicit names the flags given on the command line or in the
 	// environment (--dev only moves the listeners to loopback when the
@@ -81,6 +83,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	c.OAuth2.register(fs)
 	c.Secrets.register(fs)
 	c.Cache.register(fs)
+	c.TLS.register(fs)
 	fs.BoolVar(&c.RateLimitFailOpen, "ratelimit-fail-open", false, "when Redis fails while charging traffic limits, let authenticated requests pass unlimited instead of 503 (signed requests with a replay nonce still fail closed)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: authzd [flags]\n\nappauthz ext_authz server for Envoy. Every flag can also be set as AUTHZ_<NAME>,\ne.g. AUTHZ_REDIS_URL; a flag wins over its variable.\n\nFlags:\n")
@@ -158,7 +161,7 @@ func (c *Config) validate() []error {
 		problems = append(problems, fmt.Errorf("--grpc-addr and --http-addr both use port %d: give them different ports", gPort))
 	}
 	if !c.Dev { // --dev replaces the URL with its embedded server's
-		rdb, err := store.OpenURL(c.RedisURL)
+		rdb, err := store.OpenURL(c.RedisURL, c.TLS.redisOptions()...)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("--redis-url: %w", err))
 		} else {
@@ -177,6 +180,7 @@ func (c *Config) validate() []error {
 	problems = append(problems, c.OAuth2.validate()...)
 	problems = append(problems, c.Secrets.validate()...)
 	problems = append(problems, c.Cache.validate()...)
+	problems = append(problems, c.TLS.validate()...)
 	return problems
 }
 
@@ -216,6 +220,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("master_key_id", c.Secrets.masterKeyID()),
 		slog.Bool("insecure_plaintext_secrets", c.Secrets.InsecurePlaintext),
 		slog.Any("cache", c.Cache.logValue()),
+		slog.Any("tls", c.TLS.logValue()),
 	)
 }
 

@@ -26,17 +26,17 @@ import (
 func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
 	log.Info("authzd starting", slog.Any("config", cfg))
 
-	redisURL := cfg.RedisURL
+	redisURL, redisOpts := cfg.RedisURL, cfg.TLS.redisOptions()
 	var dev *miniredis.Miniredis
 	if cfg.Dev {
 		m, url, err := startDevRedis(log)
 		if err != nil {
 			return err
 		}
-		dev, redisURL = m, url
+		dev, redisURL, redisOpts = m, url, nil
 		defer dev.Close()
 	}
-	rdb, err := store.OpenURL(redisURL)
+	rdb, err := store.OpenURL(redisURL, redisOpts...)
 	if err != nil {
 		return fmt.Errorf("--redis-url: %w", err)
 	}
@@ -71,7 +71,11 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	gs := extauthz.NewGRPCServer(srv, hs)
+	grpcTLS, err := cfg.TLS.grpcOptions(log)
+	if err != nil {
+		return err
+	}
+	gs := extauthz.NewGRPCServer(srv, hs, grpcTLS...)
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {

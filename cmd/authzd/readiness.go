@@ -21,7 +21,11 @@ type readiness struct {
 	hs       *health.Server
 	redisUp  atomic.Bool
 	stopping atomic.Bool
-	log      *slog.Logger
+	// checked is set by the first ping, whose failure is logged although
+	// health was already NOT_SERVING: a wrong password or an untrusted
+	// Redis certificate must be told at start-up.
+	checked atomic.Bool
+	log     *slog.Logger
 	// recheck asks watch to check now rather than at its next tick (the
 	// cache's subscription came or went).
 	recheck chan struct{}
@@ -68,7 +72,8 @@ func (r *readiness) set(pingErr error) {
 	if r.stopping.Load() {
 		return
 	}
-	if was := r.redisUp.Swap(up); was == up {
+	first := !r.checked.Swap(true)
+	if was := r.redisUp.Swap(up); was == up && !first {
 		return
 	}
 	extauthz.SetServing(r.hs, up) // ignored by hs once shutdown began

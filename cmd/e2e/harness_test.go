@@ -19,6 +19,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -98,6 +99,15 @@ func freeAddr(t testing.TB) string {
 // gRPC health says SERVING.
 func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
 	t.Helper()
+	d := launchAuthzd(t, insecure.NewCredentials(), redisURL, args...)
+	d.waitHealth(t, healthpb.HealthCheckResponse_SERVING, 15*time.Second)
+	return d
+}
+
+// launchAuthzd starts the daemon and dials its gRPC listener with creds
+// (TLS: tls_test.go) without waiting for its health.
+func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan struct{})}
 	args = append([]string{"--grpc-addr", d.grpcAddr, "--http-addr", d.httpAddr, "--redis-url", redisURL, "--log-level", "debug"}, args...)
 	d.cmd = exec.Command(bins.authzd, args...)
@@ -112,13 +122,12 @@ func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
 			t.Logf("authzd logs:\n%s", d.logs.String())
 		}
 	})
-	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatalf("grpc client: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	d.conn, d.client, d.health = conn, authv3.NewAuthorizationClient(conn), healthpb.NewHealthClient(conn)
-	d.waitHealth(t, healthpb.HealthCheckResponse_SERVING, 15*time.Second)
 	return d
 }
 

@@ -151,7 +151,14 @@ func (s *Server) stopLocked() {
 
 // waitReady polls PING until redis-server answers, exits, or startTimeout.
 func waitReady(addr string, exited <-chan struct{}) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	return waitPing(&redis.Options{Addr: addr}, exited)
+}
+
+// waitPing is waitReady with the client options of a server that needs
+// more than an address (TLS, an ACL user: tls.go).
+func waitPing(opts *redis.Options, exited <-chan struct{}) error {
+	opts.MaxRetries, opts.DialTimeout = -1, time.Second
+	c := redis.NewClient(opts)
 	defer c.Close()
 	deadline := time.Now().Add(startTimeout)
 	for {
