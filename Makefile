@@ -2,10 +2,13 @@
 GO ?= go
 FUZZTIME ?= 30s
 
-.PHONY: test run-dev lint fuzz bench bench-load compose-config
+.PHONY: test test-cluster run-dev lint fuzz bench bench-load compose-config
 
 test: ## the CI test command (needs redis-server on PATH)
 	$(GO) test -race -count=1 ./...
+
+test-cluster: ## the end-to-end suite with each test on a fresh 3-master Redis Cluster (slow; not in CI)
+	APPAUTHZ_E2E_REDIS=cluster $(GO) test -count=1 ./cmd/e2e/
 
 run-dev: ## zero-setup daemon with an in-memory Redis and demo data
 	$(GO) run ./cmd/authzd --dev

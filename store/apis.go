@@ -39,7 +39,7 @@ func (s *Store) writeAPI(ctx context.Context, a authz.API, update bool) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	apiK, routesK := s.keys.api(a.ID), s.keys.routes()
-	return s.watchTx(ctx, func(tx *redis.Tx) error {
+	return s.watchTx(ctx, func(tx txn) error {
 		old, err := tx.HGetAll(ctx, apiK).Result()
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func (s *Store) writeAPI(ctx context.Context, a authz.API, update bool) error {
 // checkRouteFree refuses a route that another API already claims with
 // the same host, path prefix and overlapping methods: the route table
 // could not tell them apart.
-func checkRouteFree(ctx context.Context, tx *redis.Tx, routesK string, r authz.Route) error {
+func checkRouteFree(ctx context.Context, tx txn, routesK string, r authz.Route) error {
 	all, err := tx.HGetAll(ctx, routesK).Result()
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func (s *Store) DeleteAPI(ctx context.Context, id string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	apiK, grantsK := s.keys.api(id), s.keys.apiGrants(id)
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		n, err := tx.Exists(ctx, apiK).Result()
 		if err != nil {
 			return err

@@ -26,7 +26,7 @@ func (s *Store) ResetAppCode(ctx context.Context, appID, code string) (string, e
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		h, err := tx.HGetAll(ctx, appK).Result()
 		if err != nil {
 			return err

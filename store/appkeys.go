@@ -40,7 +40,7 @@ func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, e
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err = s.watchTx(ctx, func(tx *redis.Tx) error {
+	err = s.watchTx(ctx, func(tx txn) error {
 		n, err := tx.Exists(ctx, appK).Result()
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Store) updateKey(ctx context.Context, appKey string, dropTokens bool, w
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	keyK := s.keys.key(appKey)
-	return s.watchTx(ctx, func(tx *redis.Tx) error {
+	return s.watchTx(ctx, func(tx txn) error {
 		h, err := tx.HGetAll(ctx, keyK).Result()
 		if err != nil {
 			return err
@@ -157,6 +157,7 @@ func (s *Store) updateKey(ctx context.Context, appKey string, dropTokens bool, w
 				return err
 			}
 		}
+		// The key record first: on a Cluster the writes land in order.
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			write(ctx, pipe, keyK, h["app_id"])
 			if dropTokens {

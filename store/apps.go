@@ -30,7 +30,7 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		if err := mustNotExist(ctx, tx, appK, fmt.Errorf("app id %q %w: pick another --id or omit it to generate one", out.AppID, ErrExists)); err != nil {
 			return err
 		}
@@ -40,6 +40,8 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 		if err := mustNotExist(ctx, tx, codeK, fmt.Errorf("that AppCode %w (another app uses it): pick another --appcode or omit it to generate one", ErrExists)); err != nil {
 			return err
 		}
+		// The app before the key and AppCode that name it: on a Cluster
+		// the writes land in this order (txcluster.go).
 		_, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.HSet(ctx, appK, "name", out.Name, "status", string(authz.StatusActive),
 				"created_at", unixString(now), "appcode", codeHash)
@@ -84,7 +86,7 @@ func fillCredentials(a *CreatedApp) error {
 }
 
 // mustNotExist returns taken when key exists.
-func mustNotExist(ctx context.Context, tx *redis.Tx, key string, taken error) error {
+func mustNotExist(ctx context.Context, tx txn, key string, taken error) error {
 	n, err := tx.Exists(ctx, key).Result()
 	if err != nil {
 		return err
@@ -170,7 +172,7 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st authz.Status) er
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	appK := s.keys.app(id)
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		h, err := tx.HGetAll(ctx, appK).Result()
 		if err != nil {
 			return err
@@ -186,15 +188,17 @@ func (s *Store) SetAppStatus(ctx context.Context, id string, st authz.Status) er
 				return err
 			}
 		}
+		// The app and its AppCode first, then the tokens: on a Cluster the
+		// writes land in this order (txcluster.go).
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.HSet(ctx, appK, "status", string(st))
 			s.publish(ctx, pipe, msgApp(id))
-			if st == authz.StatusDisabled {
-				s.dropTokens(ctx, pipe, s.keys.appTokens(id), tokens)
-			}
 			if code := h["appcode"]; code != "" {
 				pipe.HSet(ctx, s.keys.appCode(code), "app_id", id, "status", string(st))
 				s.publish(ctx, pipe, msgAppCode(code))
+			}
+			if st == authz.StatusDisabled {
+				s.dropTokens(ctx, pipe, s.keys.appTokens(id), tokens)
 			}
 			return nil
 		})
@@ -212,7 +216,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	appK, keysK, grantsK, tokensK := s.keys.app(id), s.keys.appKeys(id), s.keys.appGrants(id), s.keys.appTokens(id)
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		h, err := tx.HGetAll(ctx, appK).Result()
 		if err != nil {
 			return err
@@ -248,8 +252,10 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		// The app record first: once it is gone every Check of the app is
+		// refused, whatever of the rest a Cluster has applied yet.
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Del(ctx, appK, keysK, grantsK, tokensK)
+			pipe.Del(ctx, appK, keysK, grantsK)
 			pipe.SRem(ctx, s.keys.apps(), id)
 			dropLimits(pipe)
 			s.publish(ctx, pipe, msgApp(id))
@@ -270,10 +276,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 				pipe.SRem(ctx, s.keys.apiGrants(apiID), grantMember(id, stage))
 				s.publish(ctx, pipe, msgGrant(apiID, stage))
 			}
-			for _, t := range tokens {
-				pipe.Del(ctx, s.keys.token(t))
-				s.publish(ctx, pipe, msgToken(t))
-			}
+			s.dropTokens(ctx, pipe, tokensK, tokens)
 			return nil
 		})
 		return err
@@ -283,7 +286,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 
 // ownedBy watches the records named by ids and returns those whose app_id
 // field is appID.
-func (s *Store) ownedBy(ctx context.Context, tx *redis.Tx, appID string, ids []string, key func(string) string) ([]string, error) {
+func (s *Store) ownedBy(ctx context.Context, tx txn, appID string, ids []string, key func(string) string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

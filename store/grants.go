@@ -36,7 +36,7 @@ func (s *Store) AddGrant(ctx context.Context, g GrantInfo) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	apiK, appK := s.keys.api(g.API), s.keys.app(g.AppID)
-	err = s.watchTx(ctx, func(tx *redis.Tx) error {
+	err = s.watchTx(ctx, func(tx txn) error {
 		if n, err := tx.Exists(ctx, apiK).Result(); err != nil {
 			return err
 		} else if n == 0 {
@@ -72,7 +72,7 @@ func (s *Store) RevokeGrant(ctx context.Context, apiID, appID, stage string) err
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	grantK := s.keys.grant(apiID, stage)
-	err = s.watchTx(ctx, func(tx *redis.Tx) error {
+	err = s.watchTx(ctx, func(tx txn) error {
 		ok, err := tx.HExists(ctx, grantK, appID).Result()
 		if err != nil {
 			return err

@@ -159,7 +159,7 @@ func (s *Store) SetAppLimits(ctx context.Context, apiID, appID string, l authz.L
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	apiK, appK := s.keys.api(apiID), s.keys.app(appID)
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		if n, err := tx.Exists(ctx, apiK).Result(); err != nil || n == 0 {
 			return cmp(err, apiNotFound(apiID))
 		}
@@ -244,7 +244,7 @@ func (s *Store) DeleteAppLimits(ctx context.Context, apiID, appID string) error 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	limitsK := s.keys.appLimits(apiID)
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		if ok, err := tx.HExists(ctx, limitsK, appID).Result(); err != nil || !ok {
 			return cmp(err, notFound)
 		}
@@ -261,7 +261,7 @@ func (s *Store) DeleteAppLimits(ctx context.Context, apiID, appID string) error 
 
 // limitsOfApp returns, inside a WATCH, what deleting an app must also do
 // to its own limits: queue it on the MULTI with the function returned.
-func (s *Store) limitsOfApp(ctx context.Context, tx *redis.Tx, appID string) (func(redis.Pipeliner), error) {
+func (s *Store) limitsOfApp(ctx context.Context, tx txn, appID string) (func(redis.Pipeliner), error) {
 	// Watched too, so limits set meanwhile are not left behind.
 	if err := tx.Watch(ctx, s.keys.appLimitAPIs(appID)).Err(); err != nil {
 		return nil, err
@@ -280,7 +280,7 @@ func (s *Store) limitsOfApp(ctx context.Context, tx *redis.Tx, appID string) (fu
 }
 
 // limitsOfAPI is limitsOfApp for deleting an API.
-func (s *Store) limitsOfAPI(ctx context.Context, tx *redis.Tx, apiID string) (func(redis.Pipeliner), error) {
+func (s *Store) limitsOfAPI(ctx context.Context, tx txn, apiID string) (func(redis.Pipeliner), error) {
 	if err := tx.Watch(ctx, s.keys.appLimits(apiID)).Err(); err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (s *Store) resealOne(ctx context.Context, kr *Keyring, name, appKey string)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	outcome := ""
-	err := s.watchTx(ctx, func(tx *redis.Tx) error {
+	err := s.watchTx(ctx, func(tx txn) error {
 		typ, err := tx.Type(ctx, name).Result()
 		if err != nil || typ != "hash" {
 			return err

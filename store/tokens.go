@@ -73,7 +73,8 @@ func counter(n *redis.StringCmd, ttl *redis.DurationCmd) oauth2.Counter {
 	return oauth2.Counter{Count: c, TTL: max(ttl.Val(), 0)}
 }
 
-// SaveToken records an issued token (oauth2.Backend); see tokens.lua.
+// SaveToken records an issued token (oauth2.Backend); see tokens.lua, and
+// tokens_cluster.go for a Redis Cluster.
 func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
 	if !validHash(t.Hash) || !idPattern.MatchString(t.AppKey) || !idPattern.MatchString(t.AppID) {
 		return fmt.Errorf("store: save token: malformed hash, app_key or app id")
@@ -87,6 +88,9 @@ func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return s.saveTokenCluster(ctx, cc, t, rec)
+	}
 	keys := []string{s.keys.key(t.AppKey), s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), s.keys.keyTokens(t.AppKey)}
 	res, err := saveTokenScript.Run(ctx, s.rdb, keys, t.AppID, rec, t.TTL.Milliseconds(), t.Hash, MaxTokensPerKey, s.keys.prefix+"token:{").Text()
 	if err != nil {
@@ -137,7 +141,7 @@ func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error)
 	if owner != "" && t.AppID != owner {
 		return false, oauth2.ErrNotOwner
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	err = s.txPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Del(ctx, s.keys.token(hash))
 		if idPattern.MatchString(t.AppID) {
 			pipe.ZRem(ctx, s.keys.appTokens(t.AppID), hash)
@@ -155,11 +159,12 @@ func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error)
 }
 
 // CountAuthFailure counts a failed client authentication (oauth2.Backend):
-// INCR and PEXPIRE in one MULTI, so every counter has a TTL.
+// INCR and PEXPIRE in one MULTI (one per counter on a Cluster), so every
+// counter has a TTL.
 func (s *Store) CountAuthFailure(ctx context.Context, appKey, source string, window time.Duration) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	err := s.txPipelined(ctx, func(pipe redis.Pipeliner) error {
 		names := []string{s.keys.authFailures("addr", source)}
 		if appKey != "" && idPattern.MatchString(appKey) {
 			names = append(names, s.keys.authFailures("key", appKey))
@@ -176,18 +181,34 @@ func (s *Store) CountAuthFailure(ctx context.Context, appKey, source string, win
 // watchTokens watches a token index and returns its members, for an
 // admin write that deletes them in its MULTI (dropTokens): a token issued
 // meanwhile changes the index and makes the write retry.
-func (s *Store) watchTokens(ctx context.Context, tx *redis.Tx, index string) ([]string, error) {
+//
+// On a Cluster, where nothing is watched, the index is swept again once
+// the write is applied (see txcluster.go).
+func (s *Store) watchTokens(ctx context.Context, tx txn, index string) ([]string, error) {
 	if err := tx.Watch(ctx, index).Err(); err != nil {
 		return nil, err
+	}
+	if ct, ok := tx.(*clusterTx); ok {
+		ct.sweeps = append(ct.sweeps, index)
 	}
 	return tx.ZRange(ctx, index, 0, -1).Result()
 }
 
-// dropTokens queues the deletion of tokens and of their index.
+// dropTokens queues the deletion of tokens and of their index entries.
+// It removes the entries it read rather than the whole index: on a
+// Cluster a token issued meanwhile may have joined the index, and the
+// sweep after the write must still find it there (txcluster.go). Under
+// WATCH the entries read are all there are, and an empty sorted set is
+// no key.
 func (s *Store) dropTokens(ctx context.Context, pipe redis.Pipeliner, index string, hashes []string) {
-	pipe.Del(ctx, index)
-	for _, h := range hashes {
+	if len(hashes) == 0 {
+		return
+	}
+	members := make([]any, len(hashes))
+	for i, h := range hashes {
+		members[i] = h
 		pipe.Del(ctx, s.keys.token(h))
 		s.publish(ctx, pipe, msgToken(h))
 	}
+	pipe.ZRem(ctx, index, members...)
 }

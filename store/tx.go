@@ -11,13 +11,36 @@ import (
 // maxTxAttempts bounds the optimistic-locking retries of one admin write.
 const maxTxAttempts = 16
 
-// watchTx runs fn under WATCH keys (fn may watch more with tx.Watch) and
-// retries when a concurrent write touched a watched key, so checks such as
-// "this app_key is free" and the write that follows are atomic. fn queues
-// its writes with tx.TxPipelined.
-func (s *Store) watchTx(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+// txn is what an admin write's callback reads and writes through: a
+// *redis.Tx under WATCH on one Redis (single node, Sentinel), or a
+// clusterTx under the admin lock on a Cluster (clusterlock.go). Callbacks
+// read with its commands, watch what they read with Watch, and queue their
+// writes with TxPipelined.
+type txn interface {
+	redis.Cmdable
+	Watch(ctx context.Context, keys ...string) *redis.StatusCmd
+}
+
+var _ txn = (*redis.Tx)(nil)
+
+// watchTx runs fn atomically with the checks it makes ("this app_key is
+// free") and the writes it queues.
+//
+// On one Redis it runs fn under WATCH keys (fn may watch more with
+// tx.Watch) and retries when a concurrent write touched a watched key; the
+// writes are one MULTI.
+//
+// A Cluster refuses WATCH and MULTI across slots, and an admin write spans
+// several (each record has its own hash tag), so there fn runs under the
+// cluster-wide admin lock instead, and its writes are applied in the order
+// queued (see clusterTx): callbacks queue first the write that makes a
+// reader fail closed.
+func (s *Store) watchTx(ctx context.Context, fn func(txn) error, keys ...string) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return s.lockedTx(ctx, cc, fn)
+	}
 	for range maxTxAttempts {
-		err := s.rdb.Watch(ctx, fn, keys...)
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error { return fn(tx) }, keys...)
 		if !errors.Is(err, redis.TxFailedErr) {
 			return err
 		}
@@ -27,6 +50,7 @@ func (s *Store) watchTx(ctx context.Context, fn func(*redis.Tx) error, keys ...s
 
 // publish queues one invalidation message per changed record in the same
 // MULTI as the write, so a cache never misses a change that was applied.
+// On a Cluster each message follows the write it announces (clusterTx).
 func (s *Store) publish(ctx context.Context, pipe redis.Pipeliner, msgs ...string) {
 	for _, m := range msgs {
 		pipe.Publish(ctx, s.keys.invalidate(), m)

@@ -14,7 +14,7 @@ import (
 // refuse it promptly (the elapsed time is logged: docs/performance.md
 // gives the measured figure).
 func TestCacheRevocationReachesEveryReplica(t *testing.T) {
-	r := redistest.Start(t)
+	r := startRedis(t)
 	url := r.URL()
 	shop := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")
 	key := shop["app_key"].(string)
@@ -68,6 +68,7 @@ func TestCacheRevocationReachesEveryReplica(t *testing.T) {
 // unknown ones fail closed at once, and readiness drops so Envoy prefers
 // healthy replicas; after the window everything fails closed.
 func TestCacheServesStaleWhileRedisDown(t *testing.T) {
+	needsOneServer(t, "the test stops and restarts Redis")
 	r := redistest.Start(t)
 	url := r.URL()
 	key := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")["app_key"].(string)
@@ -111,6 +112,7 @@ func TestCacheServesStaleWhileRedisDown(t *testing.T) {
 // served (the point of --cache-stale): this is the behaviour
 // TestRedisDownFailsClosedAndRecovers covers with --cache=false.
 func TestCacheStaleServesCachedKey(t *testing.T) {
+	needsOneServer(t, "the test stops Redis")
 	r := redistest.Start(t)
 	url := r.URL()
 	key := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")["app_key"].(string)

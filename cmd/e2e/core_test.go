@@ -8,14 +8,12 @@ import (
 	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
-	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // world is the provisioning shared by the core end-to-end tests, done
 // through the real CLI.
 type world struct {
-	redis              *redistest.Server
+	redis              testRedis
 	d                  *daemon
 	code, key          string // app "shop"
 	otherKey           string // app "other", no grant
@@ -26,7 +24,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{redis: redistest.Start(t)}
+	w := &world{redis: startRedis(t)}
 	url := w.redis.URL()
 	shop := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")
 	w.code, w.key = shop["appcode"].(string), shop["app_key"].(string)
@@ -170,6 +168,7 @@ func TestAppCodeAndKeyEndToEnd(t *testing.T) {
 }
 
 func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
+	needsOneServer(t, "the test stops and restarts Redis")
 	w := newWorld(t)
 	// Without the cache: with it, cached credentials are served stale for
 	// --cache-stale after Redis goes away (cache_test.go covers that path).

@@ -6,18 +6,47 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appauthz/appauthz/store/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // scanRedisFor reads every key of Redis, whatever its type, and fails if a
 // name or value holds one of secrets (app secrets, AppCodes, tokens) or
 // the master key in any usual encoding: a Redis dump alone must never
 // reveal a usable credential.
-func scanRedisFor(t *testing.T, srv *redistest.Server, secrets []string) {
+func scanRedisFor(t *testing.T, srv testRedis, secrets []string) {
+	t.Helper()
+	var dump strings.Builder
+	n := 0
+	for _, rdb := range srv.masters(t) {
+		n += dumpNode(t, rdb, &dump)
+	}
+	text := dump.String()
+	if n == 0 || !strings.Contains(text, "v1:") {
+		t.Fatalf("the scan found %d keys and no sealed secret: it is not reading the store", n)
+	}
+	forms := func(s string) []string {
+		return []string{s, strings.ToLower(s), strings.ToUpper(s), base64.StdEncoding.EncodeToString([]byte(s)), hex.EncodeToString([]byte(s))}
+	}
+	for i, s := range secrets {
+		for _, f := range forms(s) {
+			if strings.Contains(text, f) {
+				t.Errorf("credential #%d (%s…) is readable in Redis", i, s[:4])
+			}
+		}
+	}
+	for _, f := range []string{string(masterKey.key), hex.EncodeToString(masterKey.key), base64.StdEncoding.EncodeToString(masterKey.key), base64.RawURLEncoding.EncodeToString(masterKey.key)} {
+		if strings.Contains(text, f) {
+			t.Errorf("the master key is readable in Redis")
+		}
+	}
+	t.Logf("scanned %d Redis keys for %d credentials", n, len(secrets))
+}
+
+// dumpNode writes every key of one node and its values to dump and
+// returns how many keys it read.
+func dumpNode(t *testing.T, rdb *redis.Client, dump *strings.Builder) int {
 	t.Helper()
 	ctx := t.Context()
-	rdb := srv.Client(t)
-	var dump strings.Builder
 	n := 0
 	iter := rdb.Scan(ctx, 0, "*", 500).Iterator()
 	for iter.Next(ctx) {
@@ -50,24 +79,5 @@ func scanRedisFor(t *testing.T, srv *redistest.Server, secrets []string) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	text := dump.String()
-	if n == 0 || !strings.Contains(text, "v1:") {
-		t.Fatalf("the scan found %d keys and no sealed secret: it is not reading the store", n)
-	}
-	forms := func(s string) []string {
-		return []string{s, strings.ToLower(s), strings.ToUpper(s), base64.StdEncoding.EncodeToString([]byte(s)), hex.EncodeToString([]byte(s))}
-	}
-	for i, s := range secrets {
-		for _, f := range forms(s) {
-			if strings.Contains(text, f) {
-				t.Errorf("credential #%d (%s…) is readable in Redis", i, s[:4])
-			}
-		}
-	}
-	for _, f := range []string{string(masterKey.key), hex.EncodeToString(masterKey.key), base64.StdEncoding.EncodeToString(masterKey.key), base64.RawURLEncoding.EncodeToString(masterKey.key)} {
-		if strings.Contains(text, f) {
-			t.Errorf("the master key is readable in Redis")
-		}
-	}
-	t.Logf("scanned %d Redis keys for %d credentials", n, len(secrets))
+	return n
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/sign"
-	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // oauthWorld: app "shop" with a read-write key (back office) and a
@@ -22,7 +21,7 @@ import (
 // the HTTP method. Every credential made is remembered for the final Redis
 // dump scan.
 type oauthWorld struct {
-	redis              *redistest.Server
+	redis              testRedis
 	d                  *daemon
 	rw, rwSecret       string
 	ro, roSecret       string
@@ -35,7 +34,7 @@ const ordersScopes = "GET,HEAD=orders:read;POST,PUT,DELETE=orders:write"
 
 func newOAuthWorld(t *testing.T, authzdArgs ...string) *oauthWorld {
 	t.Helper()
-	w := &oauthWorld{redis: redistest.Start(t)}
+	w := &oauthWorld{redis: startRedis(t)}
 	u := w.redis.URL()
 	shop := ctl(t, u, "app", "create", "--name", "Shop", "--id", "shop")
 	w.code = shop["appcode"].(string)
@@ -346,10 +345,14 @@ func TestOAuth2Throttling(t *testing.T) {
 		d.post(t, "/oauth2/token", grant(""), "no-such-key", "x", from("203.0.113.10")...)
 	}
 	ctx := t.Context()
-	rdb := w.redis.Client(t)
-	keys, err := rdb.Keys(ctx, "appauthz:oauth2fail:*").Result()
-	if err != nil {
-		t.Fatal(err)
+	rdb := w.redis.client(t)
+	var keys []string
+	for _, m := range w.redis.masters(t) {
+		ks, err := m.Keys(ctx, "appauthz:oauth2fail:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, ks...)
 	}
 	if len(keys) != 3 { // key rw, addresses .7 and .10
 		t.Errorf("failure counters %v, want the rw key's and two addresses'", keys)

@@ -16,7 +16,7 @@ import (
 // rlWorld: apps and limited APIs provisioned through the real CLI, and
 // two authzd processes sharing one real Redis.
 type rlWorld struct {
-	redis           *redistest.Server
+	redis           testRedis
 	url             string
 	a, b            *daemon
 	shopKey, vipKey string
@@ -25,7 +25,7 @@ type rlWorld struct {
 
 func newRLWorld(t *testing.T) *rlWorld {
 	t.Helper()
-	w := &rlWorld{redis: redistest.Start(t)}
+	w := &rlWorld{redis: startRedis(t)}
 	w.url = w.redis.URL()
 	w.shopKey = ctl(t, w.url, "app", "create", "--name", "Shop", "--id", "shop")["app_key"].(string)
 	w.vipKey = ctl(t, w.url, "app", "create", "--name", "VIP", "--id", "vip")["app_key"].(string)
@@ -161,6 +161,7 @@ func nextMidnight(t time.Time) time.Time {
 // Redis refuses writes (CLIENT PAUSE WRITE blocks scripts, not reads): the
 // credentials can be read, the limits cannot be charged.
 func TestRateLimitRedisFailure(t *testing.T) {
+	needsOneServer(t, "the test pauses the writes of one redis-server")
 	r := redistest.Start(t)
 	url := r.URL()
 	key := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")["app_key"].(string)

@@ -11,6 +11,7 @@ import (
 // authzctl and authzd reach a Sentinel-managed master through
 // redis-sentinel://: provisioning, Checks and invalidation all work.
 func TestSentinelEndToEnd(t *testing.T) {
+	needsOneServer(t, "Sentinel fronts one master, not a Cluster")
 	master := redistest.Start(t)
 	s := redistest.StartSentinel(t, master)
 	url := s.URL()

@@ -15,7 +15,6 @@ import (
 
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/sign"
-	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // The seed's client credentials: clients written from the seed work
@@ -32,8 +31,7 @@ type sigWorld struct {
 
 func newSigWorld(t *testing.T) *sigWorld {
 	t.Helper()
-	r := redistest.Start(t)
-	url := r.URL()
+	url := startRedis(t).URL()
 	ctl(t, url, "app", "create", "--name", "Signer", "--id", "signer", "--key", sigKey, "--secret", sigSecret)
 	ctl(t, url, "api", "create", "--id", "sig", "--methods", "hmac,paramsign", "--access", "authenticated")
 	ctl(t, url, "api", "create", "--id", "strict", "--methods", "hmac,paramsign", "--access", "authenticated",
