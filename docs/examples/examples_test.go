@@ -108,11 +108,13 @@ func TestGoClient(t *testing.T) {
 	}
 }
 
-// needTools reports the tools the shell examples use.
+// needTools fails the test when a tool the shell examples use is missing:
+// a skipped example would let a broken doc pass. .ci/run installs them.
 func needTools(t *testing.T, tools ...string) {
+	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the shell example needs %s, which is not installed", tool)
+			t.Fatalf("the shell example needs %s, which is not installed: apt-get install %s", tool, tool)
 		}
 	}
 }
