@@ -40,6 +40,7 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 			strings.ReplaceAll(err.Error(), "\n", "\n  - "))
 		return 2
 	}
+	tuneGC(getenv)
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
