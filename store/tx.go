@@ -13,7 +13,7 @@ const maxTxAttempts = 16
 
 // txn is what an admin write's callback reads and writes through: a
 // *redis.Tx under WATCH on one Redis (single node, Sentinel), or a
-// clusterTx under the admin lock on a Cluster (clusterlock.go). Callbacks
+// clusterTx under the admin lock on a Cluster (txcluster.go). Callbacks
 // read with its commands, watch what they read with Watch, and queue their
 // writes with TxPipelined.
 type txn interface {
