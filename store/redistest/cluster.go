@@ -203,6 +203,12 @@ func (n *node) start() error {
 
 // startWith starts redis-server with args and waits for its PING.
 func (n *node) startWith(args []string) error {
+	return n.launch(args, func(done chan struct{}) error { return waitReady(n.addr(), done) })
+}
+
+// launch starts redis-server with args and waits until ready says it
+// answers (or it exits); on failure the output is in the error.
+func (n *node) launch(args []string, ready func(done chan struct{}) error) error {
 	n.kill()
 	out := &lockedBuffer{}
 	cmd := exec.Command("redis-server", args...)
@@ -214,7 +220,7 @@ func (n *node) startWith(args []string) error {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	n.cmd, n.done, n.out = cmd, done, out
-	if err := waitReady(n.addr(), done); err != nil {
+	if err := ready(done); err != nil {
 		n.kill()
 		return fmt.Errorf("redis-server on %s: %w; its output:\n%s", n.addr(), err, out.String())
 	}

@@ -103,22 +103,7 @@ func StartTLS(t testing.TB, o TLSOptions) *TLSServer {
 }
 
 func (s *TLSServer) start(args []string) error {
-	n := s.node
-	out := &lockedBuffer{}
-	cmd := exec.Command("redis-server", args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	setPdeathsig(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	n.cmd, n.done, n.out = cmd, done, out
-	if err := waitPing(s.options(), done); err != nil {
-		n.kill()
-		return fmt.Errorf("TLS redis-server on %s: %w; its output:\n%s", s.Addr(), err, out.String())
-	}
-	return nil
+	return s.node.launch(args, func(done chan struct{}) error { return waitPing(s.options(), done) })
 }
 
 // Addr is "127.0.0.1:PORT", the TLS port.
