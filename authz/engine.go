@@ -233,7 +233,11 @@ func (c *check) authenticate(cr *credential) Decision {
 		return c.denyFor(ReasonAppDisabled, "", id)
 	}
 	if cr.method != MethodAppCode {
-		if missing := missingScopes(c.api.RequiredScopes(c.req.Method), id.Scopes); len(missing) > 0 {
+		required, ok := c.api.RequiredScopes(c.req.Method)
+		if !ok {
+			return c.denyFor(ReasonInsufficientScope, c.api.uncoveredMethodMessage(c.req.Method), id)
+		}
+		if missing := missingScopes(required, id.Scopes); len(missing) > 0 {
 			return c.denyFor(ReasonInsufficientScope, fmt.Sprintf("the credential lacks scope(s) %v required by this API", missing), id)
 		}
 	}

@@ -26,7 +26,10 @@ func TestBearerAndMethodScopes(t *testing.T) {
 		{"token POST", "POST", "bearer rw-token", "", ReasonOK, "orders:read orders:write"},
 		{"token lacks admin for DELETE", "DELETE", "Bearer rw-token", "", ReasonInsufficientScope, ""},
 		{"read-only token POST", "POST", "Bearer ro-token", "", ReasonInsufficientScope, ""},
-		{"method without rules", "PATCH", "Bearer ro-token", "", ReasonOK, "orders:read"},
+		// A method no rule names is refused, whatever the credential holds.
+		{"method without rules", "PATCH", "Bearer ro-token", "", ReasonInsufficientScope, ""},
+		{"method without rules, read-write token", "PATCH", "Bearer rw-token", "", ReasonInsufficientScope, ""},
+		{"key, method without rules", "OPTIONS", "", "k1", ReasonInsufficientScope, ""},
 		{"lowercase method", "get", "Bearer ro-token", "", ReasonOK, "orders:read"},
 		{"unknown token", "GET", "Bearer nope", "", ReasonInvalidToken, ""},
 		{"token of a disabled app", "GET", "Bearer off-token", "", ReasonAppDisabled, ""},
@@ -92,10 +95,10 @@ func TestParseMethodScopes(t *testing.T) {
 		}
 	}
 	a := &API{Scopes: []string{"base"}, MethodScopes: got}
-	if r := a.RequiredScopes("delete"); !slices.Equal(r, []string{"base", "orders:write", "orders:audit", "orders:admin"}) {
-		t.Errorf("RequiredScopes(delete) = %v", r)
+	if r, ok := a.RequiredScopes("delete"); !ok || !slices.Equal(r, []string{"base", "orders:write", "orders:audit", "orders:admin"}) {
+		t.Errorf("RequiredScopes(delete) = %v, %v", r, ok)
 	}
-	if r := a.RequiredScopes("OPTIONS"); !slices.Equal(r, []string{"base"}) {
-		t.Errorf("RequiredScopes(OPTIONS) = %v", r)
+	if r, ok := a.RequiredScopes("OPTIONS"); ok {
+		t.Errorf("RequiredScopes(OPTIONS) = %v, true; want a method no rule names to be refused", r)
 	}
 }

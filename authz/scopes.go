@@ -6,12 +6,29 @@ import (
 	"strings"
 )
 
+// AnyMethod is the method-scope rule ("*=scopes") that covers every HTTP
+// method no other rule names.
+const AnyMethod = "*"
+
 // RequiredScopes are the scopes a key or token must hold to call the API
-// with HTTP method m: the API's Scopes plus those MethodScopes names for m.
-func (a *API) RequiredScopes(m string) []string {
-	extra := a.MethodScopes[strings.ToUpper(m)]
-	if len(extra) == 0 {
-		return a.Scopes
+// with HTTP method m: the API's Scopes plus those of the MethodScopes rule
+// for m, or of the "*" rule when no rule names m.
+//
+// ok is false when the API has method scopes but none covers m: such a
+// method is refused (InsufficientScope) rather than let through on Scopes
+// alone, so a read-only key cannot PATCH an API whose rules only list
+// GET and POST. An API without method scopes requires Scopes for every
+// method, as before.
+func (a *API) RequiredScopes(m string) (scopes []string, ok bool) {
+	if len(a.MethodScopes) == 0 {
+		return a.Scopes, true
+	}
+	extra, ok := a.MethodScopes[strings.ToUpper(m)]
+	if !ok {
+		extra, ok = a.MethodScopes[AnyMethod]
+	}
+	if !ok {
+		return nil, false
 	}
 	out := slices.Clone(a.Scopes)
 	for _, s := range extra {
@@ -19,7 +36,20 @@ func (a *API) RequiredScopes(m string) []string {
 			out = append(out, s)
 		}
 	}
-	return out
+	return out, true
+}
+
+// uncoveredMethodMessage explains the refusal of a method no method-scope
+// rule covers, naming the methods that are covered and the fix.
+func (a *API) uncoveredMethodMessage(m string) string {
+	covered := make([]string, 0, len(a.MethodScopes))
+	for name := range a.MethodScopes {
+		covered = append(covered, name)
+	}
+	slices.Sort(covered)
+	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s; "+
+		"an operator can add a rule for it or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)",
+		strings.ToUpper(m), strings.Join(covered, ", "), a.ID)
 }
 
 // ParseMethodScopes parses per-method scope rules:
@@ -28,7 +58,9 @@ func (a *API) RequiredScopes(m string) []string {
 //
 // Rules are separated by ';'; each is HTTP methods (comma-separated) '='
 // scopes (comma- or space-separated). A method may appear in several
-// rules; its scopes add up. An empty string is no rules.
+// rules; its scopes add up. The method "*" (AnyMethod) is a fallback for
+// every method no other rule names; with rules but no "*", an unnamed
+// method is refused (see RequiredScopes). An empty string is no rules.
 func ParseMethodScopes(s string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, rule := range strings.Split(s, ";") {
@@ -44,8 +76,8 @@ func ParseMethodScopes(s string) (map[string][]string, error) {
 			return nil, fmt.Errorf("method scope rule %q needs at least one method and one scope", strings.TrimSpace(rule))
 		}
 		for _, m := range ms {
-			if strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) >= 0 {
-				return nil, fmt.Errorf("method scope rule %q: %q is not an HTTP method", strings.TrimSpace(rule), m)
+			if !ValidScopeMethod(m) {
+				return nil, fmt.Errorf("method scope rule %q: %q is not an HTTP method or %q", strings.TrimSpace(rule), m, AnyMethod)
 			}
 			for _, sc := range ss {
 				if !validScope(sc) {
@@ -78,6 +110,15 @@ func FormatMethodScopes(ms map[string][]string) string {
 		}
 	}
 	return strings.Join(rules, ";")
+}
+
+// ValidScopeMethod reports whether m may name a method-scope rule: an
+// upper-case HTTP method (letters only) or AnyMethod.
+func ValidScopeMethod(m string) bool {
+	if m == AnyMethod {
+		return true
+	}
+	return m != "" && strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) < 0
 }
 
 // validScope reports whether s is an RFC 6749 §3.3 scope-token:

@@ -8,14 +8,14 @@ import (
 )
 
 // cleanMethodScopes validates an API's per-method scopes for writing:
-// upper-case HTTP methods, scopes that survive the stored form
+// upper-case HTTP methods or "*", scopes that survive the stored form
 // ("GET=a,b;POST=c"), no empty rules.
 func cleanMethodScopes(ms map[string][]string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for m, scopes := range ms {
 		method := strings.ToUpper(strings.TrimSpace(m))
-		if method == "" || strings.IndexFunc(method, func(c rune) bool { return c < 'A' || c > 'Z' }) >= 0 {
-			return nil, fmt.Errorf("invalid HTTP method %q in method scopes: use e.g. GET or POST", m)
+		if !authz.ValidScopeMethod(method) {
+			return nil, fmt.Errorf("invalid HTTP method %q in method scopes: use e.g. GET or POST, or %q for every method no other rule names", m, authz.AnyMethod)
 		}
 		clean, err := cleanList("scope", scopes, nil)
 		if err != nil {
