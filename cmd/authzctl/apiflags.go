@@ -55,7 +55,7 @@ func (f *apiFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&f.routeMethods, "route-methods", "", "route: HTTP methods, e.g. GET,POST (default all)"+kept)
 	fs.DurationVar(&f.clockSkew, "clock-skew", def.ClockSkew, "how far a signature's Date or apiTimestamp may be from now"+kept)
 	fs.StringVar(&f.scopes, "scopes", "", "scopes a key or token must hold"+kept)
-	fs.StringVar(&f.methodScopes, "method-scopes", "", "scopes needed per HTTP method, on top of --scopes: 'GET,HEAD=orders:read;POST,PUT,DELETE=orders:write' (\"\" clears)"+kept)
+	fs.StringVar(&f.methodScopes, "method-scopes", "", "scopes needed per HTTP method, on top of --scopes: 'GET,HEAD=orders:read;*=orders:write'; '*' covers every method no other rule names, and a method no rule covers is refused (\"\" clears)"+kept)
 	fs.StringVar(&f.hmacAlgorithms, "hmac-algorithms", "", "allowed HMAC algorithms, e.g. hmac-sha256,hmac-sha512 (default all of "+strings.Join(authz.HMACAlgorithms, ",")+")"+kept)
 	fs.StringVar(&f.enforceHdr, "enforce-headers", "", "headers every HMAC signature must sign, e.g. date,request-line,digest"+kept)
 	fs.BoolVar(&f.replay, "replay-protection", def.ReplayProtection, "refuse a signature seen before within the clock skew window"+kept)
