@@ -1,11 +1,13 @@
 package envoyconfig_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
@@ -57,8 +59,8 @@ func TestExtAuthzFilter(t *testing.T) {
 // (and documented); request ids come from x-request-id.
 func TestConnectionManager(t *testing.T) {
 	h := loadEnvoyYAML(t).hcm
-	if !h.GetNormalizePath().GetValue() || !h.GetMergeSlashes() {
-		t.Errorf("normalize_path and merge_slashes must be on")
+	for _, p := range edgeHardeningProblems(h) {
+		t.Error(p)
 	}
 	if !h.GetGenerateRequestId().GetValue() {
 		t.Errorf("generate_request_id must be on")
@@ -153,6 +155,61 @@ func TestAuthzdCluster(t *testing.T) {
 	}
 }
 
+// edgeHardeningProblems lists what is missing from the HCM's request
+// hardening: path normalization (authzd and the upstream must see the path
+// Envoy routed on) and the refusal of underscore header names (CGI-style
+// upstreams read x_appauthz_app_id as x-appauthz-app-id).
+func edgeHardeningProblems(h *hcmv3.HttpConnectionManager) []string {
+	var out []string
+	if !h.GetNormalizePath().GetValue() {
+		out = append(out, "normalize_path must be true: dot segments would select one route here and another upstream")
+	}
+	if !h.GetMergeSlashes() {
+		out = append(out, "merge_slashes must be true: //orders would miss the /orders route")
+	}
+	if got := h.GetPathWithEscapedSlashesAction(); got != hcmv3.HttpConnectionManager_REJECT_REQUEST {
+		out = append(out, fmt.Sprintf("path_with_escaped_slashes_action = %v, want REJECT_REQUEST: /orders%%2F42 would route as the catch-all and reach /orders/42", got))
+	}
+	if got := h.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction(); got != corev3.HttpProtocolOptions_REJECT_REQUEST {
+		out = append(out, fmt.Sprintf("common_http_protocol_options.headers_with_underscores_action = %v, want REJECT_REQUEST: x_appauthz_app_id would impersonate x-appauthz-app-id upstream", got))
+	}
+	return out
+}
+
+// Each hardening setting, weakened or removed, is reported.
+func TestEdgeHardeningDetectsWeakening(t *testing.T) {
+	good := string(repoFile(t, "deploy/envoy/envoy.yaml"))
+	cases := map[string]struct{ old, new, want string }{
+		"normalize_path off":         {"normalize_path: true", "normalize_path: false", "normalize_path"},
+		"merge_slashes off":          {"merge_slashes: true", "merge_slashes: false", "merge_slashes"},
+		"escaped slashes kept":       {"path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: KEEP_UNCHANGED", "path_with_escaped_slashes_action"},
+		"escaped slashes redirected": {"path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT", "path_with_escaped_slashes_action"},
+		"underscores allowed":        {"headers_with_underscores_action: REJECT_REQUEST", "headers_with_underscores_action: ALLOW", "headers_with_underscores_action"},
+		"underscores dropped":        {"headers_with_underscores_action: REJECT_REQUEST", "headers_with_underscores_action: DROP_HEADER", "headers_with_underscores_action"},
+		"underscore setting removed": {"            headers_with_underscores_action: REJECT_REQUEST\n", "            max_headers_count: 100\n", "headers_with_underscores_action"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			bad := strings.Replace(good, tc.old, tc.new, 1)
+			if bad == good {
+				t.Fatalf("mutation did not apply: %q not in envoy.yaml", tc.old)
+			}
+			bs, err := envoyconfig.Load([]byte(bad))
+			if err != nil {
+				t.Fatalf("mutated config no longer loads: %v", err)
+			}
+			hcms, err := envoyconfig.HCMs(bs)
+			if err != nil || len(hcms) != 1 {
+				t.Fatalf("HCMs: %v", err)
+			}
+			problems := strings.Join(edgeHardeningProblems(hcms[0]), "\n")
+			if !strings.Contains(problems, tc.want) {
+				t.Errorf("weakened %s not reported; problems:\n%s", tc.want, problems)
+			}
+		})
+	}
+}
+
 const routerFilter = `          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -184,6 +241,10 @@ func TestLoadRejectsBrokenConfigs(t *testing.T) {
 			"          http_filters:\n", "          http_filters:\n" + routerFilter, "router but is not last"},
 		"per-filter key naming no filter": {
 			"\n                  envoy.filters.http.ext_authz:", "\n                  envoy.filters.http.extauthz:", `"envoy.filters.http.extauthz" names no configured http filter`},
+		"misspelled underscore action": {
+			"headers_with_underscores_action: REJECT_REQUEST", "headers_with_underscores_action: REJECT", "headersWithUnderscoresAction"},
+		"underscore action on the HCM itself": {
+			"          common_http_protocol_options:\n            #", "          headers_with_underscores_action: REJECT_REQUEST\n          common_http_protocol_options:\n            #", "headers_with_underscores_action"},
 		"http filter without typed_config": {
 			"            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n", "", "no typed_config"},
 	}
