@@ -13,8 +13,13 @@ import (
 
 // The parts of the Istio manifests the tests read.
 type meshConfigDoc struct {
-	Spec struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Spec       struct {
 		MeshConfig struct {
+			PathNormalization *struct {
+				Normalization string `json:"normalization"`
+			} `json:"pathNormalization"`
 			ExtensionProviders []struct {
 				Name              string `json:"name"`
 				EnvoyExtAuthzGrpc *struct {
@@ -34,22 +39,41 @@ type meshConfigDoc struct {
 	} `json:"spec"`
 }
 
+// policyDoc is the whole AuthorizationPolicy as authorization-policy.yaml
+// writes it (read strictly: a field not modelled here fails the test, so a
+// rule cannot gain a condition the tests do not see).
 type policyDoc struct {
-	Kind string `json:"kind"`
-	Spec struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       struct {
+		Selector struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		} `json:"selector"`
 		Action   string `json:"action"`
 		Provider struct {
 			Name string `json:"name"`
 		} `json:"provider"`
-		Rules []struct {
-			To []struct {
-				Operation struct {
-					Paths    []string `json:"paths"`
-					NotPaths []string `json:"notPaths"`
-				} `json:"operation"`
-			} `json:"to"`
-		} `json:"rules"`
+		Rules []policyRule `json:"rules"`
 	} `json:"spec"`
+}
+
+type objectMeta struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+type policyRule struct {
+	To []struct {
+		Operation policyOperation `json:"operation"`
+	} `json:"to"`
+}
+
+type policyOperation struct {
+	Hosts    []string `json:"hosts"`
+	NotHosts []string `json:"notHosts"`
+	Paths    []string `json:"paths"`
+	NotPaths []string `json:"notPaths"`
 }
 
 // k8sDoc covers the Service and Deployment fields in authzd.yaml.
@@ -67,6 +91,9 @@ type k8sDoc struct {
 			TargetPort  string `json:"targetPort"`
 		} `json:"ports"`
 		Template struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
 			Spec struct {
 				Containers []struct {
 					Env []struct {
@@ -90,26 +117,53 @@ type k8sDoc struct {
 	} `json:"spec"`
 }
 
+// istioDocs reads every document of a multi-document YAML file into T,
+// ignoring fields T does not model.
 func istioDocs[T any](t *testing.T, file string) []T {
 	t.Helper()
-	var out []T
-	for _, part := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(repoFile(t, file)), -1) {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		var d T
-		if err := yaml.Unmarshal([]byte(part), &d); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		out = append(out, d)
+	out, err := decodeDocs[T](repoFile(t, file), false)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	return out
 }
 
+// strictDocs is istioDocs for files T models completely: an unknown or
+// misspelled field fails, as the API server would reject it.
+func strictDocs[T any](t *testing.T, file string) []T {
+	t.Helper()
+	out, err := decodeDocs[T](repoFile(t, file), true)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return out
+}
+
+func decodeDocs[T any](data []byte, strict bool) ([]T, error) {
+	var out []T
+	for _, part := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		var d T
+		var err error
+		if strict {
+			err = yaml.UnmarshalStrict([]byte(part), &d)
+		} else {
+			err = yaml.Unmarshal([]byte(part), &d)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 func TestIstioManifestsAgree(t *testing.T) {
 	ea := loadEnvoyYAML(t).extAuthz
-	mesh := istioDocs[meshConfigDoc](t, "deploy/istio/mesh-config.yaml")[0]
-	policies := istioDocs[policyDoc](t, "deploy/istio/authorization-policy.yaml")
+	mesh := strictDocs[meshConfigDoc](t, "deploy/istio/mesh-config.yaml")[0]
+	policies := strictDocs[policyDoc](t, "deploy/istio/authorization-policy.yaml")
 	k8s := istioDocs[k8sDoc](t, "deploy/istio/authzd.yaml")
 
 	provs := mesh.Spec.MeshConfig.ExtensionProviders
