@@ -10,7 +10,8 @@ import (
 // trip through its canonical form (what authzctl stores and shows).
 func FuzzParseLimitSpecs(f *testing.F) {
 	for _, s := range []string{"100/s", " 6000 / M ", "1/d", "10000/day", "0/s", "-1/s", "9223372036854775807/s",
-		"GET,HEAD=orders:read;POST,PUT,DELETE=orders:write orders:audit", "get=a=b", ";;", "GET=", "=x", "G3T=x"} {
+		"GET,HEAD=orders:read;POST,PUT,DELETE=orders:write orders:audit", "get=a=b", ";;", "GET=", "=x", "G3T=x",
+		"GET,HEAD=orders:read;*=orders:write", "*=a;*=b", "G*T=x", "**=x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -33,6 +34,9 @@ func FuzzParseLimitSpecs(f *testing.F) {
 		}
 		if ms, err := ParseMethodScopes(s); err == nil && ms != nil {
 			for m, scopes := range ms {
+				if !ValidScopeMethod(m) {
+					t.Fatalf("ParseMethodScopes(%q): accepted method %q", s, m)
+				}
 				for _, sc := range scopes {
 					if !ValidScope(sc) {
 						t.Fatalf("ParseMethodScopes(%q): method %s got invalid scope %q", s, m, sc)

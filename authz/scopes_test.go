@@ -20,17 +20,17 @@ func TestRequiredScopes(t *testing.T) {
 		wantOK       bool
 	}{
 		"no method scopes: any method needs Scopes": {[]string{"base"}, nil, "PATCH", []string{"base"}, true},
-		"no scopes at all":                           {nil, nil, "DELETE", nil, true},
-		"listed method":                              {nil, readWrite, "GET", []string{"orders:read"}, true},
-		"listed method, lower case":                  {nil, readWrite, "put", []string{"orders:write"}, true},
-		"listed method adds to Scopes":               {[]string{"base"}, readWrite, "POST", []string{"base", "orders:write"}, true},
-		"unlisted method is refused":                 {nil, readWrite, "PATCH", nil, false},
-		"unlisted OPTIONS is refused":                {[]string{"base"}, readWrite, "OPTIONS", nil, false},
-		"made-up method is refused":                  {nil, readWrite, "BREW", nil, false},
-		"* covers an unlisted method":                {nil, withAny, "PATCH", []string{"orders:write"}, true},
-		"* does not add to a listed method":          {nil, withAny, "GET", []string{"orders:read"}, true},
-		"* with Scopes":                              {[]string{"base"}, withAny, "delete", []string{"base", "orders:write"}, true},
-		"duplicate scope counted once":               {[]string{"orders:write"}, withAny, "POST", []string{"orders:write"}, true},
+		"no scopes at all":                          {nil, nil, "DELETE", nil, true},
+		"listed method":                             {nil, readWrite, "GET", []string{"orders:read"}, true},
+		"listed method, lower case":                 {nil, readWrite, "put", []string{"orders:write"}, true},
+		"listed method adds to Scopes":              {[]string{"base"}, readWrite, "POST", []string{"base", "orders:write"}, true},
+		"unlisted method is refused":                {nil, readWrite, "PATCH", nil, false},
+		"unlisted OPTIONS is refused":               {[]string{"base"}, readWrite, "OPTIONS", nil, false},
+		"made-up method is refused":                 {nil, readWrite, "BREW", nil, false},
+		"* covers an unlisted method":               {nil, withAny, "PATCH", []string{"orders:write"}, true},
+		"* does not add to a listed method":         {nil, withAny, "GET", []string{"orders:read"}, true},
+		"* with Scopes":                             {[]string{"base"}, withAny, "delete", []string{"base", "orders:write"}, true},
+		"duplicate scope counted once":              {[]string{"orders:write"}, withAny, "POST", []string{"orders:write"}, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
