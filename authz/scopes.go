@@ -47,9 +47,13 @@ func (a *API) uncoveredMethodMessage(m string) string {
 		covered = append(covered, name)
 	}
 	slices.Sort(covered)
+	m = strings.ToUpper(m)
+	if len(m) > 32 { // the client chose it; the deny body need not echo all of it
+		m = m[:32] + "..."
+	}
 	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s; "+
 		"an operator can add a rule for it or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)",
-		strings.ToUpper(m), strings.Join(covered, ", "), a.ID)
+		m, strings.Join(covered, ", "), a.ID)
 }
 
 // ParseMethodScopes parses per-method scope rules:
