@@ -290,7 +290,9 @@ func unknownReason(m Method) Reason {
 	return ReasonUnknownAppKey
 }
 
-func expired(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }
+// expired reports whether a key or grant has ended at now; a record
+// without expiry never does, one expired at any instant (the epoch too) has.
+func expired(at Expiry, now time.Time) bool { return at.Passed(now) }
 
 func missingScopes(required, have []string) []string {
 	var missing []string

@@ -28,7 +28,7 @@ func fixture() *fakeStore {
 	f.apps["app3"] = &App{ID: "app3", Name: "Lapsed", Status: StatusActive}
 	f.keys["k1"] = &Key{AppKey: "k1", AppID: "app1", Secret: "s1", Scopes: []string{"orders:read"}, Status: StatusActive}
 	f.keys["k2"] = &Key{AppKey: "k2", AppID: "app2", Secret: "s2", Status: StatusActive}
-	f.keys["k3"] = &Key{AppKey: "k3", AppID: "app1", Secret: "s3", Status: StatusActive, ExpiresAt: testNow.Add(-time.Second)}
+	f.keys["k3"] = &Key{AppKey: "k3", AppID: "app1", Secret: "s3", Status: StatusActive, ExpiresAt: ExpiryAt(testNow.Add(-time.Second))}
 	f.keys["k4"] = &Key{AppKey: "k4", AppID: "app1", Secret: "s4", Status: StatusDisabled}
 	f.keys["k5"] = &Key{AppKey: "k5", AppID: "app3", Secret: "s5", Status: StatusActive}
 	f.keys["kw"] = &Key{AppKey: "kw", AppID: "app1", Secret: "sw", Scopes: []string{"orders:read", "orders:write"}, Status: StatusActive}
@@ -37,8 +37,8 @@ func fixture() *fakeStore {
 	f.appcodes[HashAppCode("CODE2")] = &AppCodeRecord{AppID: "app2", Status: StatusDisabled}
 	f.grant("orders", "RELEASE", "app1", &Grant{})
 	f.grant("orders", "RELEASE", "app2", &Grant{})
-	f.grant("orders", "RELEASE", "app3", &Grant{ExpiresAt: testNow})
-	f.grant("orders", "TEST", "app1", &Grant{ExpiresAt: testNow.Add(time.Hour)})
+	f.grant("orders", "RELEASE", "app3", &Grant{ExpiresAt: ExpiryAt(testNow)})
+	f.grant("orders", "TEST", "app1", &Grant{ExpiresAt: ExpiryAt(testNow.Add(time.Hour))})
 	return f
 }
 

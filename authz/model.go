@@ -146,7 +146,7 @@ type Key struct {
 	Secret    string
 	Scopes    []string
 	Status    Status
-	ExpiresAt time.Time // zero: never
+	ExpiresAt Expiry // zero value: never
 }
 
 // AppCodeRecord is what an AppCode hash resolves to.
@@ -157,7 +157,7 @@ type AppCodeRecord struct {
 
 // Grant authorizes an app on an API for one stage.
 type Grant struct {
-	ExpiresAt time.Time // zero: never
+	ExpiresAt Expiry // zero value: never
 }
 
 // splitList splits a comma- or space-separated list, dropping empties.

@@ -51,7 +51,7 @@ type CreateKeyParams struct {
 	Key       string // "" = generated
 	Secret    string // "" = generated
 	Scopes    []string
-	ExpiresAt time.Time // zero = never
+	ExpiresAt *time.Time // nil = never; any instant, however far past, is an expiry
 }
 
 // CreatedKey is the answer of CreateKey (CLI contract JSON names).

@@ -31,6 +31,10 @@ func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, e
 	if err != nil {
 		return CreatedKey{}, err
 	}
+	expiry := authz.ExpiryOf(p.ExpiresAt)
+	if err := validExpiry(expiry); err != nil {
+		return CreatedKey{}, err
+	}
 	out.Scopes = scopes
 	if out.Scopes == nil {
 		out.Scopes = []string{} // JSON [] rather than null in the CLI output
@@ -52,7 +56,7 @@ func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, e
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			k := authz.Key{AppID: p.AppID, Secret: s.sealSecret(out.AppKey, out.AppSecret), Scopes: scopes, Status: authz.StatusActive, ExpiresAt: p.ExpiresAt}
+			k := authz.Key{AppID: p.AppID, Secret: s.sealSecret(out.AppKey, out.AppSecret), Scopes: scopes, Status: authz.StatusActive, ExpiresAt: expiry}
 			pipe.HSet(ctx, keyK, encodeKey(k, now))
 			pipe.SAdd(ctx, s.keys.appKeys(p.AppID), out.AppKey)
 			s.publish(ctx, pipe, msgKey(out.AppKey))
@@ -107,10 +111,7 @@ func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) {
 		if info.Scopes == nil {
 			info.Scopes = []string{}
 		}
-		if !key.ExpiresAt.IsZero() {
-			exp := key.ExpiresAt
-			info.ExpiresAt = &exp
-		}
+		info.ExpiresAt = key.ExpiresAt.Ptr()
 		out = append(out, info)
 	}
 	return out, nil

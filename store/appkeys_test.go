@@ -23,7 +23,7 @@ func TestCreateKey(t *testing.T) {
 		message string
 	}{
 		"generated":      {p: CreateKeyParams{AppID: "app1"}},
-		"imported":       {p: CreateKeyParams{AppID: "app1", Key: "k2", Secret: "s3cr3t-value", Scopes: []string{"read", "write", "read"}, ExpiresAt: exp}},
+		"imported":       {p: CreateKeyParams{AppID: "app1", Key: "k2", Secret: "s3cr3t-value", Scopes: []string{"read", "write", "read"}, ExpiresAt: &exp}},
 		"unknown app":    {p: CreateKeyParams{AppID: "ghost"}, is: ErrNotFound, message: "authzctl app list"},
 		"key taken":      {p: CreateKeyParams{AppID: "app1", Key: "app1-key"}, is: ErrExists, message: "--key"},
 		"bad key":        {p: CreateKeyParams{AppID: "app1", Key: "has space"}, message: "invalid app_key"},
@@ -58,7 +58,7 @@ func TestCreateKey(t *testing.T) {
 				t.Fatalf("created key %q not found by Lookup", got.AppKey)
 			}
 			if k.AppID != "app1" || k.Secret != got.AppSecret || k.Status != authz.StatusActive ||
-				!slices.Equal(k.Scopes, got.Scopes) && len(k.Scopes)+len(got.Scopes) > 0 || !k.ExpiresAt.Equal(tc.p.ExpiresAt) {
+				!slices.Equal(k.Scopes, got.Scopes) && len(k.Scopes)+len(got.Scopes) > 0 || !k.ExpiresAt.Equal(authz.ExpiryOf(tc.p.ExpiresAt)) {
 				t.Errorf("Lookup key = %+v, created %+v", k, got)
 			}
 		})
@@ -74,7 +74,7 @@ func TestListKeysRevokeStatus(t *testing.T) {
 	ctx := context.Background()
 	mustCreateApp(t, s, "app1")
 	exp := testNow.Add(time.Hour)
-	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "b-key", Scopes: []string{"x"}, ExpiresAt: exp}); err != nil {
+	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "b-key", Scopes: []string{"x"}, ExpiresAt: &exp}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,7 +11,8 @@ import (
 )
 
 // This file converts between authz model values and Redis hash fields.
-// Lists are comma-separated; times are unix seconds ("0" or absent = none).
+// Lists are comma-separated; times are unix seconds ("0" or absent = none;
+// expiries are encoded in expiry.go).
 
 func joinList(xs []string) string { return strings.Join(xs, ",") }
 
@@ -66,7 +67,7 @@ func encodeKey(k authz.Key, created time.Time) map[string]any {
 		"secret":     k.Secret,
 		"scopes":     joinList(k.Scopes),
 		"status":     string(statusOr(string(k.Status))),
-		"expires_at": unixString(k.ExpiresAt),
+		"expires_at": encodeExpiry(k.ExpiresAt),
 		"created_at": unixString(created),
 	}
 }
@@ -75,7 +76,7 @@ func decodeKey(appKey string, h map[string]string) (*authz.Key, error) {
 	if len(h) == 0 {
 		return nil, nil
 	}
-	exp, err := parseUnix("expires_at", h["expires_at"])
+	exp, err := decodeExpiry("expires_at", h["expires_at"])
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", appKey, err)
 	}
@@ -122,7 +123,7 @@ func decodeToken(hash, v string) (*authz.Token, error) {
 // --- grants ---
 
 func decodeGrant(v string) (*authz.Grant, error) {
-	exp, err := parseUnix("expires_at", v)
+	exp, err := decodeExpiry("expires_at", v)
 	if err != nil {
 		return nil, err
 	}

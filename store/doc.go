@@ -20,7 +20,7 @@
 //	api:{api_id}:grants     set   "app_id stage" of each grant on the API
 //	apis                    set   every API id
 //	routes                  hash  api_id → JSON route {api, host, path_prefix, methods}
-//	grant:{api_id}:{stage}  hash  app_id → expires_at (unix seconds, 0 = none)
+//	grant:{api_id}:{stage}  hash  app_id → expires_at (unix seconds, 0 = none, +0 = the epoch)
 //	token:{sha256hex}       string JSON {app_id, app_key, scopes}, with TTL
 //	seen:{app_id}:NONCE     string replay guard, with TTL
 //	limits:{api_id}         hash  app_id → JSON {rate, burst, quota}: the app's own limits
@@ -28,7 +28,8 @@
 //	rl:{app_id}:API:rate    string GCRA state (µs), TTL until the bucket is full
 //	rl:{app_id}:API:quota:YYYYMMDD  string counter of the UTC day, TTL to an hour after it
 //
-// Lists are comma-separated, times unix seconds ("0" = none). Every write
+// Lists are comma-separated, times unix seconds ("0" = none; an expiry at the
+// epoch itself is "+0", see expiry.go). Every write
 // runs in one MULTI that also PUBLISHes what changed ("app:ID", "key:K",
 // "appcode:HASH", "api:ID", "routes", "grant:API:STAGE", "token:HASH", "limits:API:APP") on
 // prefix+"invalidate", so caches can drop entries.

@@ -29,10 +29,11 @@ func (s *Store) AddGrant(ctx context.Context, g GrantInfo) error {
 	if validID("app id", g.AppID) != nil {
 		return appNotFound(g.AppID)
 	}
-	exp := "0"
-	if g.ExpiresAt != nil {
-		exp = unixString(*g.ExpiresAt)
+	expiry := authz.ExpiryOf(g.ExpiresAt)
+	if err := validExpiry(expiry); err != nil {
+		return err
 	}
+	exp := encodeExpiry(expiry)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	apiK, appK := s.keys.api(g.API), s.keys.app(g.AppID)
@@ -140,10 +141,7 @@ func (s *Store) ListGrants(ctx context.Context, apiID string) ([]GrantInfo, erro
 			return nil, opErr("list grants", fmt.Errorf("grant of app %q on api %q stage %q: %w", p.app, apiID, p.stage, err))
 		}
 		info := GrantInfo{API: apiID, AppID: p.app, Stage: p.stage}
-		if !g.ExpiresAt.IsZero() {
-			exp := g.ExpiresAt
-			info.ExpiresAt = &exp
-		}
+		info.ExpiresAt = g.ExpiresAt.Ptr()
 		out = append(out, info)
 	}
 	return out, nil

@@ -50,7 +50,7 @@ func TestGrants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := res.Grants["app1"]; g == nil || !g.ExpiresAt.Equal(exp) {
+	if g := res.Grants["app1"]; g == nil || !g.ExpiresAt.Equal(authz.ExpiryAt(exp)) {
 		t.Fatalf("Principal grant = %+v, want expiry %v", g, exp)
 	}
 

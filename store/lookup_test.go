@@ -122,7 +122,7 @@ func TestPrincipal(t *testing.T) {
 	if !reflect.DeepEqual(res.Apps, wantApps) {
 		t.Errorf("Apps = %+v", res.Apps)
 	}
-	if len(res.Grants) != 1 || res.Grants["app1"] == nil || !res.Grants["app1"].ExpiresAt.IsZero() {
+	if len(res.Grants) != 1 || res.Grants["app1"] == nil || !res.Grants["app1"].ExpiresAt.Never() {
 		t.Errorf("Grants = %+v, want app1 without expiry (stage defaults to RELEASE)", res.Grants)
 	}
 	// Another stage has no grant; no GrantAPI reads none.

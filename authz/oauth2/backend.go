@@ -37,7 +37,7 @@ type Client struct {
 	Secret    string // in clear, decrypted by the store
 	Scopes    []string
 	Status    authz.Status // of the key
-	ExpiresAt time.Time    // zero: never
+	ExpiresAt authz.Expiry // of the key; zero value: never
 }
 
 // Counter is a failure count and how long until it is forgotten.

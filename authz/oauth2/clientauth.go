@@ -76,7 +76,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Va
 			ok = true
 		}
 	}
-	if cl == nil || !ok || stored == "" || (!cl.ExpiresAt.IsZero() && !h.now().Before(cl.ExpiresAt)) {
+	if cl == nil || !ok || stored == "" || cl.ExpiresAt.Passed(h.now()) {
 		counted := ""
 		if cl != nil {
 			counted = appKey // count guesses against keys that exist

@@ -133,9 +133,12 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 
 // issue mints a token for cl and records its hash.
 func (h *Handler) issue(ctx context.Context, cl *Client, scopes []string) (tokenResponse, *oauthError) {
-	ttl := h.ttl
-	if !cl.ExpiresAt.IsZero() {
-		ttl = min(ttl, cl.ExpiresAt.Sub(h.now()))
+	ttl, now := h.ttl, h.now()
+	if at, ok := cl.ExpiresAt.Time(); ok {
+		if cl.ExpiresAt.Passed(now) { // any past instant, the epoch and year 1 too
+			return tokenResponse{}, badClient("the client credentials are not valid")
+		}
+		ttl = min(ttl, at.Sub(now)) // at is after now: Sub saturates at the maximum, never wraps
 	}
 	if ttl < time.Second {
 		return tokenResponse{}, badClient("the client credentials are not valid")

@@ -37,17 +37,32 @@ func pairedFlags(cmd *cobra.Command, a, b string) error {
 	return nil
 }
 
-// parseExpires parses an --expires value; "" means never. A time in the
-// past is accepted: it is how an operator ends access at once.
-func parseExpires(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+// parseExpires reads the --expires flag of cmd: nil (never) when it was
+// not given, otherwise the instant, in UTC to the second as it is stored.
+// Whether the flag was given decides "never", not its value: any instant
+// is an expiry, and a time in the past (the epoch, year 1) is how an
+// operator ends access at once. An empty value is refused rather than
+// read as never, so `--expires "$UNSET"` cannot grant access for good.
+func parseExpires(cmd *cobra.Command) (*time.Time, error) {
+	f := cmd.Flags().Lookup("expires")
+	if f == nil || !f.Changed {
+		return nil, nil
+	}
+	s := f.Value.String()
+	if strings.TrimSpace(s) == "" {
+		return nil, usageErrorf("--expires is empty: give an RFC 3339 time, e.g. 2027-01-31T23:59:59Z, or leave the flag out for no expiry")
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, usageErrorf("invalid --expires %q: use RFC 3339, e.g. 2027-01-31T23:59:59Z", s)
+		return nil, usageErrorf("invalid --expires %q: use RFC 3339, e.g. 2027-01-31T23:59:59Z", s)
 	}
-	return t, nil
+	// Rounded down to the second, as the store keeps it, so what is echoed
+	// is what is enforced.
+	t = time.Unix(t.Unix(), 0).UTC()
+	if t.Year() < 0 || t.Year() > 9999 {
+		return nil, usageErrorf("invalid --expires %q: it is outside years 0000-9999 in UTC", s)
+	}
+	return &t, nil
 }
 
 // idPattern is what app and API ids may look like: they become parts of

@@ -57,7 +57,6 @@ func grantNotFound(ctx context.Context, st *store.Store, g grantTarget) error {
 
 func newGrantAddCmd(c *cli) *cobra.Command {
 	var g grantTarget
-	var expires string
 	cmd := &cobra.Command{
 		Use:   "add --api API --app ID [--stage RELEASE] [--expires RFC3339]",
 		Short: "Authorize an app on an API for a stage (replaces an existing grant)",
@@ -66,7 +65,7 @@ func newGrantAddCmd(c *cli) *cobra.Command {
 			if err := g.check(cmd); err != nil {
 				return err
 			}
-			exp, err := parseExpires(expires)
+			exp, err := parseExpires(cmd)
 			if err != nil {
 				return err
 			}
@@ -74,10 +73,7 @@ func newGrantAddCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info := store.GrantInfo{API: g.api, AppID: g.app, Stage: g.stage}
-			if !exp.IsZero() {
-				info.ExpiresAt = &exp
-			}
+			info := store.GrantInfo{API: g.api, AppID: g.app, Stage: g.stage, ExpiresAt: exp}
 			err = st.AddGrant(cmd.Context(), info)
 			if errors.Is(err, store.ErrNotFound) {
 				return grantNotFound(cmd.Context(), st, g)
@@ -91,7 +87,7 @@ func newGrantAddCmd(c *cli) *cobra.Command {
 		},
 	}
 	g.register(cmd)
-	cmd.Flags().StringVar(&expires, "expires", "", "when the grant ends, RFC 3339 (default: never)")
+	cmd.Flags().String("expires", "", "when the grant ends, RFC 3339; a past time ends it at once (default: never)")
 	return cmd
 }
 
@@ -160,7 +156,7 @@ func newGrantListCmd(c *cli) *cobra.Command {
 				now := time.Now()
 				for _, g := range grants {
 					state := "active"
-					if g.ExpiresAt != nil && !g.ExpiresAt.IsZero() && !now.Before(*g.ExpiresAt) {
+					if authz.ExpiryOf(g.ExpiresAt).Passed(now) {
 						state = "expired"
 					}
 					t.row(g.API, g.AppID, g.Stage, expiryCell(g.ExpiresAt), state)

@@ -30,7 +30,7 @@ func TestGrants(t *testing.T) {
 
 	// The decision core sees both grants.
 	st := store.New(e.srv.Client(t))
-	for stage, want := range map[string]time.Time{"RELEASE": {}, "TEST": wantExp} {
+	for stage, want := range map[string]authz.Expiry{"RELEASE": authz.NoExpiry, "TEST": authz.ExpiryAt(wantExp)} {
 		p, err := st.Principal(context.Background(), authz.PrincipalQuery{AppIDs: []string{"x"}, GrantAPI: "orders", Stage: stage})
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,7 @@ func newKeyCmd(c *cli) *cobra.Command {
 
 func newKeyCreateCmd(c *cli) *cobra.Command {
 	var p store.CreateKeyParams
-	var scopes, expires string
+	var scopes string
 	cmd := &cobra.Command{
 		Use:   "create --app ID [--key K --secret S] [--scopes a,b] [--expires RFC3339]",
 		Short: "Add an app_key/app_secret pair to an app (secret printed once)",
@@ -44,7 +44,7 @@ func newKeyCreateCmd(c *cli) *cobra.Command {
 			if p.Scopes, err = scopeList(scopes); err != nil {
 				return err
 			}
-			if p.ExpiresAt, err = parseExpires(expires); err != nil {
+			if p.ExpiresAt, err = parseExpires(cmd); err != nil {
 				return err
 			}
 			st, err := c.store(cmd.Context())
@@ -75,7 +75,7 @@ func newKeyCreateCmd(c *cli) *cobra.Command {
 	f.StringVar(&p.Key, "key", "", "import this app_key (with --secret; default: generated)")
 	f.StringVar(&p.Secret, "secret", "", "import this app_secret (with --key)")
 	f.StringVar(&scopes, "scopes", "", "comma-separated scopes the key holds")
-	f.StringVar(&expires, "expires", "", "when the key stops working, RFC 3339 (default: never)")
+	f.String("expires", "", "when the key stops working, RFC 3339; a past time ends it at once (default: never)")
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+
+	"github.com/appauthz/appauthz/authz"
 )
 
 // Output formats of -o.
@@ -81,12 +83,9 @@ func timeCell(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func expiryCell(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return "never"
-	}
-	return timeCell(*t)
-}
+// expiryCell shows an optional expiry: nil is never; any instant, the
+// epoch or year 1 included, is shown as itself.
+func expiryCell(t *time.Time) string { return authz.ExpiryOf(t).String() }
 
 // nonNil makes an empty list encode as [] rather than null, so JSON
 // consumers can iterate without a check.
