@@ -91,7 +91,12 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID), apiID)
 		}
 	} else {
-		rt, ok := MatchRoute(c.lookup.Routes, r.Host, r.Method, r.Path)
+		// Matched on the normalized path and host; r.Path stays raw for
+		// signatures.
+		rt, ok, err := MatchRoute(c.lookup.Routes, r.Host, r.Method, r.Path)
+		if err != nil {
+			return deny(ReasonBadRequest, err.Error())
+		}
 		if !ok {
 			return deny(ReasonUnknownAPI, "no API route matches this host and path")
 		}
