@@ -43,7 +43,7 @@ func detectParamSign(r *Request, q []QueryParam) *credential {
 	// would sign alike).
 	for _, p := range q {
 		if p.Malformed {
-			return badCredential(MethodParamSign, ReasonBadRequest, fmt.Sprintf("the signed query parameter %q has a malformed %% escape: encode a literal %% as %%25", p.RawName))
+			return badCredential(MethodParamSign, ReasonBadRequest, fmt.Sprintf("the signed query parameter %q has a malformed %% escape: encode a literal %% as %%25", truncate(p.RawName)))
 		}
 	}
 	all := append(slices.Clip(q), body...)

@@ -59,7 +59,7 @@ func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, strin
 		// read differently by the upstream than it was verified.
 		for _, f := range fields {
 			if f.Malformed {
-				return nil, ReasonBadRequest, fmt.Sprintf("the signed form body field %q has a malformed %% escape: encode a literal %% as %%25", f.RawName)
+				return nil, ReasonBadRequest, fmt.Sprintf("the signed form body field %q has a malformed %% escape: encode a literal %% as %%25", truncate(f.RawName))
 			}
 		}
 		return fields, ReasonOK, ""

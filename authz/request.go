@@ -90,7 +90,7 @@ func ParseQuery(raw string) ([]QueryParam, error) {
 	}
 	for _, p := range params {
 		if p.Malformed && IsCredentialParam(p.Name) {
-			return nil, fmt.Errorf("the query parameter %q has a malformed %% escape: encode a literal %% as %%25", p.RawName)
+			return nil, fmt.Errorf("the query parameter %q has a malformed %% escape: encode a literal %% as %%25", truncate(p.RawName))
 		}
 	}
 	return params, nil
