@@ -17,42 +17,70 @@ const (
 	headerPrefix  = "x-appauthz-"
 )
 
-// credentialParams are query parameters that carry credentials; every one
-// present is removed on allow so no credential reaches the upstream. The
-// AppCode is matched in any letter case, as the seed allows any.
-var credentialParams = []string{"appKey", "sign", "apiTimestamp", "signMethod"}
+// credentialHeaders are the headers a credential travels in. Every one the
+// request carries is removed on allow, whichever credential was used and
+// even when it is malformed or of a scheme authzd does not read: a second
+// credential (an AppCode beside the X-App-Key that was used) must not
+// reach the upstream either.
+var credentialHeaders = []string{"authorization", "proxy-authorization", "x-app-key"}
 
-// allow builds the allow decision: the credential stripped, client-sent
+// allow builds the allow decision: every credential stripped, client-sent
 // x-appauthz-* headers removed, trusted identity headers set.
 func (c *check) allow(cr *credential, id Identity) Decision {
 	d := Decision{Allow: true, Reason: ReasonOK, Message: "allowed", Identity: id}
 	d.HeadersToSet = identityHeaders(id)
+	d.HeadersToRemove = c.headersToRemove(d.HeadersToSet, cr)
+	d.QueryToRemove = c.queryToRemove()
+	return d
+}
 
-	set := make(map[string]bool, len(d.HeadersToSet))
-	for _, h := range d.HeadersToSet {
-		set[h.Name] = true
+// headersToRemove lists, sorted, every client-sent header the upstream
+// must not see: those any detected credential came in, every credential
+// header, and every x-appauthz-* header. Names are also compared with '_'
+// read as '-', because CGI-style upstreams (and some frameworks) fold both
+// to the same variable: x_appauthz_app_id would otherwise pass for the
+// trusted x-appauthz-app-id, and x_app_key for X-App-Key. Envoy removes by
+// exact name, so each spelling is listed as sent.
+func (c *check) headersToRemove(set []HeaderValue, used *credential) []string {
+	isSet := func(name string) bool {
+		return slices.ContainsFunc(set, func(h HeaderValue) bool { return h.Name == name })
 	}
-	// Envoy applies removals after mutations, so a header we set must
-	// never be listed for removal: the overwrite already replaced it.
-	for _, h := range cr.headers {
-		if !set[h] {
-			d.HeadersToRemove = appendUnique(d.HeadersToRemove, h)
+	var out []string
+	for _, cr := range append(slices.Clip(c.creds), used) {
+		if cr != nil {
+			out = append(out, cr.headers...)
 		}
 	}
 	for name := range c.req.Headers {
-		if strings.HasPrefix(name, headerPrefix) && !set[name] {
-			d.HeadersToRemove = appendUnique(d.HeadersToRemove, name)
+		folded := name
+		if strings.IndexByte(name, '_') >= 0 {
+			folded = strings.ReplaceAll(name, "_", "-")
+		}
+		if strings.HasPrefix(folded, headerPrefix) || slices.Contains(credentialHeaders, folded) {
+			out = append(out, name)
 		}
 	}
-	// Sorted later parts keep decisions deterministic for tests and logs.
-	slices.Sort(d.HeadersToRemove)
+	// Envoy applies removals after mutations, so a header we set must
+	// never be listed for removal: the overwrite already replaced it.
+	out = slices.DeleteFunc(out, isSet)
+	// Sorted, so decisions are deterministic for tests and logs.
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
+// queryToRemove lists every credential query parameter present (used or
+// not) by its raw name: Envoy's query_parameters_to_remove matches the
+// undecoded, case-sensitive spelling, so ?app%4Bey=… is removed only if
+// listed as app%4Bey. Plain and encoded spellings of one parameter are
+// each listed.
+func (c *check) queryToRemove() []string {
+	var out []string
 	for _, p := range c.query {
-		if strings.EqualFold(p.Name, "appcode") || slices.Contains(credentialParams, p.Name) {
-			d.QueryToRemove = appendUnique(d.QueryToRemove, p.Name)
+		if IsCredentialParam(p.Name) {
+			out = appendUnique(out, p.RawName)
 		}
 	}
-	return d
+	return out
 }
 
 func identityHeaders(id Identity) []HeaderValue {

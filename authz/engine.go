@@ -57,9 +57,9 @@ func (e *Engine) Check(ctx context.Context, r *Request) Decision {
 }
 
 func (e *Engine) check(ctx context.Context, r *Request) Decision {
-	query, ok := ParseQuery(r.RawQuery)
-	if !ok {
-		return deny(ReasonBadRequest, "the query string is not valid URL encoding")
+	query, err := ParseQuery(r.RawQuery)
+	if err != nil {
+		return deny(ReasonBadRequest, err.Error())
 	}
 	c := &check{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
 	if c.stage == "" {
@@ -81,7 +81,6 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 			lq.TokenHashes = appendUnique(lq.TokenHashes, cr.tokenHash)
 		}
 	}
-	var err error
 	if c.lookup, err = e.store.Lookup(ctx, lq); err != nil {
 		return storeDown(err)
 	}
@@ -92,7 +91,12 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID), apiID)
 		}
 	} else {
-		rt, ok := MatchRoute(c.lookup.Routes, r.Host, r.Method, r.Path)
+		// Matched on the normalized path and host; r.Path stays raw for
+		// signatures.
+		rt, ok, err := MatchRoute(c.lookup.Routes, r.Host, r.Method, r.Path)
+		if err != nil {
+			return deny(ReasonBadRequest, err.Error())
+		}
 		if !ok {
 			return deny(ReasonUnknownAPI, "no API route matches this host and path")
 		}

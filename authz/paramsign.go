@@ -27,9 +27,9 @@ type paramSign struct {
 }
 
 // detectParamSign finds a parameter signature: a sign parameter with
-// appKey in the query string, a form body, or a JSON envelope. The
-// parameters come from the query and the body together, so neither can be
-// changed without the signature noticing.
+// appKey in the query string, or a form body or JSON envelope that carries
+// both. The parameters come from the query and the body together, so
+// neither can be changed without the signature noticing.
 func detectParamSign(r *Request, q []QueryParam) *credential {
 	body, reason, msg := signedBodyParams(r, hasParam(q, "sign"))
 	switch {
@@ -37,6 +37,14 @@ func detectParamSign(r *Request, q []QueryParam) *credential {
 		return badCredential(MethodParamSign, reason, msg)
 	case !hasParam(q, "sign") && !hasParam(body, "sign"):
 		return nil
+	}
+	// Every query parameter is signed: one with a malformed escape could be
+	// read by the upstream otherwise than it was verified (50% and 50%25
+	// would sign alike).
+	for _, p := range q {
+		if p.Malformed {
+			return badCredential(MethodParamSign, ReasonBadRequest, fmt.Sprintf("the signed query parameter %q has a malformed %% escape: encode a literal %% as %%25", truncate(p.RawName)))
+		}
 	}
 	all := append(slices.Clip(q), body...)
 	p, reason, msg := newParamSign(all)

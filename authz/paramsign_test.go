@@ -27,11 +27,11 @@ func TestParamSignSeedVectors(t *testing.T) {
 		canonical string
 		want      string
 	}{
-		{[]QueryParam{{"param1", "123"}, {"param2", "Abc"}, {"appKey", "foobar"}, {"pampasCall", "query.coupon"}},
+		{[]QueryParam{{Name: "param1", Value: "123"}, {Name: "param2", Value: "Abc"}, {Name: "appKey", Value: "foobar"}, {Name: "pampasCall", Value: "query.coupon"}},
 			"appKey=foobar&pampasCall=query.coupon&param1=123&param2=Abcmy.secret", seedQuerySign},
 		// The seed's prose says my.secret; its Java test names test-secret
 		// by mistake.
-		{[]QueryParam{{"data", seedPayload}, {"appKey", "foobar"}},
+		{[]QueryParam{{Name: "data", Value: seedPayload}, {Name: "appKey", Value: "foobar"}},
 			"appKey=foobar&data=" + seedPayload + "my.secret", seedBodySign},
 	}
 	for _, tc := range tests {
@@ -119,7 +119,7 @@ func TestParamSignCheck(t *testing.T) {
 		{"json envelope", psReq(t, k1, "POST", "/x?q=1", js, []byte(seedPayload), sign.InBody), ReasonOK},
 		{"json envelope with timestamp", psReq(t, ts(0), "POST", "/x", js, []byte(seedPayload), sign.InBody), ReasonOK},
 		{"json envelope with number and bool members", edit(req("POST", "/x", map[string]string{"content-type": js}, api("sig")), func(r *Request) {
-			ps := []QueryParam{{"n", "1.50"}, {"b", "true"}, {"appKey", "k1"}}
+			ps := []QueryParam{{Name: "n", Value: "1.50"}, {Name: "b", Value: "true"}, {Name: "appKey", Value: "k1"}}
 			r.Body = []byte(`{"n": 1.50, "b": true, "appKey": "k1", "sign": "` + paramSignature(ps, "s1") + `"}`)
 		}), ReasonOK},
 		{"timestamp window inclusive", psReq(t, ts(-DefaultClockSkew), "GET", "/x", "", nil, sign.InQuery), ReasonOK},

@@ -22,12 +22,15 @@ const (
 //   - a JSON body when sign is in the query: the raw body as parameter
 //     data (the recommended form: the upstream gets the payload untouched);
 //   - a JSON body otherwise: the seed's envelope, whose top-level members
-//     are the parameters (numbers as their literal text) when it has a
-//     sign member.
+//     are the parameters (numbers as their literal text).
 //
-// A body that cannot hold a signature contributes nothing; it is an error
-// only when the request is evidently signed (sign in the query) and the
-// body would go unsigned or cannot be read.
+// Without sign in the query, a body is a signature only when it carries
+// both appKey and sign, as every signer sends them: payloads are the
+// client's own data, and a field that merely is (or contains) "sign" —
+// {"sign":"leo"}, designer=… — must not turn a request authenticated
+// otherwise into a BadRequest. A body that is no signature contributes
+// nothing; it is an error only when the request is evidently signed and
+// the body would go unsigned or cannot be read.
 func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, string) {
 	if len(r.Body) == 0 && !r.BodyTruncated {
 		return nil, ReasonOK, ""
@@ -35,9 +38,9 @@ func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, strin
 	ctype, _, _ := mime.ParseMediaType(r.Header("content-type"))
 	switch ctype {
 	case contentForm:
-		// Parsing is skipped for bodies that cannot name sign, so unsigned
-		// form posts cost nothing.
-		if !signInQuery && !bytes.Contains(r.Body, []byte("sign")) {
+		// Only the names are scanned for an unsigned-looking form, so
+		// ordinary form posts cost one pass and no allocations.
+		if !signInQuery && !formIsSigned(r.Body) {
 			return nil, ReasonOK, ""
 		}
 		if r.BodyTruncated || len(r.Body) > MaxSignedBody {
@@ -48,13 +51,20 @@ func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, strin
 			// otherwise cost millions of allocations.
 			return nil, ReasonBadRequest, fmt.Sprintf("a parameter signature covers at most %d parameters besides sign; the form body has %d", maxSignParams, n)
 		}
-		fields, ok := ParseQuery(string(r.Body))
-		if !ok {
-			return nil, ReasonBadRequest, "the form body is not valid application/x-www-form-urlencoded encoding"
+		fields, err := parsePairs(string(r.Body))
+		if err != nil {
+			return nil, ReasonBadRequest, err.Error()
+		}
+		// Every field is signed: one whose decoding is ambiguous could be
+		// read differently by the upstream than it was verified.
+		for _, f := range fields {
+			if f.Malformed {
+				return nil, ReasonBadRequest, fmt.Sprintf("the signed form body field %q has a malformed %% escape: encode a literal %% as %%25", truncate(f.RawName))
+			}
 		}
 		return fields, ReasonOK, ""
 	case contentJSON:
-		if !signInQuery && !bytes.Contains(r.Body, []byte(`"sign"`)) {
+		if !signInQuery && !(bytes.Contains(r.Body, []byte(`"sign"`)) && bytes.Contains(r.Body, []byte(`"appKey"`))) {
 			return nil, ReasonOK, ""
 		}
 		if r.BodyTruncated || len(r.Body) > maxJSONBody {
@@ -64,9 +74,9 @@ func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, strin
 			return []QueryParam{{Name: "data", Value: string(r.Body)}}, ReasonOK, ""
 		}
 		members, err := jsonMembers(r.Body)
-		if err != nil || !hasParam(members, "sign") {
+		if err != nil || !hasParam(members, "sign") || !hasParam(members, "appKey") {
 			// Not an envelope (an array, a payload that merely mentions
-			// "sign"): no parameter signature here.
+			// "sign" and "appKey"): no parameter signature here.
 			return nil, ReasonOK, ""
 		}
 		params, err := envelopeParams(members)
@@ -79,6 +89,35 @@ func signedBodyParams(r *Request, signInQuery bool) ([]QueryParam, Reason, strin
 		return nil, ReasonBadRequest, fmt.Sprintf("a parameter-signed request with a body must send it as %s or %s, so that the body is signed; got content type %q", contentForm, contentJSON, r.Header("content-type"))
 	}
 	return nil, ReasonOK, ""
+}
+
+// formIsSigned reports whether a form body has both an appKey and a sign
+// field (names decoded, as the upstream will read them). It scans the body
+// once and decodes only names that hold an escape.
+func formIsSigned(body []byte) bool {
+	var appKey, sign bool
+	for len(body) > 0 && !(appKey && sign) {
+		pair := body
+		if i := bytes.IndexByte(body, '&'); i >= 0 {
+			pair, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		name := pair
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			name = pair[:i]
+		}
+		if len(name) > len("appKey")*3 {
+			continue // too long to decode to either name
+		}
+		if bytes.ContainsAny(name, "%+") {
+			n, _ := lenientUnescape(string(name))
+			name = []byte(n)
+		}
+		appKey = appKey || string(name) == "appKey"
+		sign = sign || string(name) == "sign"
+	}
+	return appKey && sign
 }
 
 // jsonMembers reads a JSON object's top-level members in order, values
@@ -137,19 +176,4 @@ func envelopeParams(members []QueryParam) ([]QueryParam, error) {
 		out[i] = QueryParam{Name: m.Name, Value: v}
 	}
 	return out, nil
-}
-
-// countPairs counts the non-empty &-separated pairs of a form body.
-func countPairs(b []byte) int {
-	n, inPair := 0, false
-	for _, c := range b {
-		switch {
-		case c == '&':
-			inPair = false
-		case !inPair:
-			inPair = true
-			n++
-		}
-	}
-	return n
 }
