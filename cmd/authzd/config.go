@@ -178,7 +178,7 @@ func (c *Config) validate() []error {
 		problems = append(problems, fmt.Errorf("--shutdown-timeout %v: must be positive, e.g. 15s", c.ShutdownTimeout))
 	}
 	problems = append(problems, c.OAuth2.validate()...)
-	problems = append(problems, c.Secrets.validate()...)
+	problems = append(problems, c.Secrets.validate(c.Dev)...)
 	problems = append(problems, c.Cache.validate()...)
 	problems = append(problems, c.TLS.validate()...)
 	return problems
