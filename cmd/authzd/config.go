@@ -18,10 +18,12 @@ import (
 // Config is everything authzd reads at start-up. It is loaded and
 // validated once, then never re-read on the request path.
 type Config struct {
-	GRPCAddr        string
-	HTTPAddr        string
-	RedisURL        string
-	Dev             bool
+	GRPCAddr string
+	HTTPAddr string
+	RedisURL string
+	Dev      bool
+	// Version: print the build and exit (--version; no variable).
+	Version         bool
 	LogLevel        slog.Level
 	RedisTimeout    time.Duration
 	DrainDelay      time.Duration
@@ -75,6 +77,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "`address` of the ext_authz gRPC listener (Envoy's ext_authz cluster)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics")
 	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
+	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
 	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
@@ -92,6 +95,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 
 	var problems []error
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // AUTHZ_VERSION is no reason for a daemon to exit
+		}
 		env := envName(f.Name)
 		v := getenv(env)
 		if v == "" {
@@ -119,6 +125,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return Config{}, errUsage
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if c.Version {
+		return c, nil // nothing else matters for printing the version
+	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil || !validLevel(logLevel) {
 		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel))

@@ -18,6 +18,7 @@ import (
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/oauth2"
+	"github.com/appauthz/appauthz/internal/buildinfo"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -49,7 +50,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout), store.WithKeyring(keyring))
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Read().Collector())
 	limitOpts, err := rateLimitOptions(cfg, log, reg)
 	if err != nil {
 		return err

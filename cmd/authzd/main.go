@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/internal/buildinfo"
 )
 
 func main() {
@@ -29,6 +31,10 @@ func main() {
 // serving failed, 2 on bad usage or configuration.
 func realMain(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, getenv, stderr)
+	if err == nil && cfg.Version {
+		fmt.Fprintln(stdout, "authzd "+buildinfo.Read().String())
+		return 0
+	}
 	if err == nil {
 		err = cfg.Secrets.required(cfg.Dev)
 	}
