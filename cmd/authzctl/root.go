@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	c.close()
-	return report(stderr, cmd, err, c.redact)
+	return report(stderr, cmd, err, c.redact, c.output == outputJSON)
 }
 
 func newRootCmd(c *cli) *cobra.Command {
