@@ -75,7 +75,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		logLevel string
 	)
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "`address` of the ext_authz gRPC listener (Envoy's ext_authz cluster)")
-	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics")
+	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics and the OAuth2 endpoints /oauth2/*")
 	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
 	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
@@ -212,7 +212,7 @@ func (c Config) LogValue() slog.Value {
 	if c.Dev {
 		redisURL = "embedded in-memory Redis (--dev)"
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("redis_url", redisURL),
@@ -226,11 +226,16 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("oauth2_max_failures", c.OAuth2.MaxFailures),
 		slog.String("oauth2_failure_window", c.OAuth2.FailureWindow.String()),
 		slog.String("trusted_proxies", c.OAuth2.TrustedProxies),
-		slog.String("master_key_id", c.Secrets.masterKeyID()),
 		slog.Bool("insecure_plaintext_secrets", c.Secrets.InsecurePlaintext),
 		slog.Any("cache", c.Cache.logValue()),
 		slog.Any("tls", c.TLS.logValue()),
-	)
+	}
+	// --dev without a key file makes its ephemeral key later and logs its
+	// id then; "none" here would contradict that line.
+	if !c.Dev || c.Secrets.keyring != nil {
+		attrs = append(attrs, slog.String("master_key_id", c.Secrets.masterKeyID()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // maskURL hides the password of a URL (redis://user:xxxxx@host/0). A URL

@@ -137,7 +137,7 @@ type gracefulStopper interface {
 func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
-		log.Info("health NOT_SERVING; draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		log.Info("health NOT_SERVING; draining", slog.String("drain_delay", cfg.DrainDelay.String()))
 		time.Sleep(cfg.DrainDelay)
 	}
 	done := make(chan struct{})
@@ -148,7 +148,7 @@ func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Serve
 	case <-done:
 	case <-timer.C:
 		log.Warn("in-flight RPCs did not finish within --shutdown-timeout; closing connections",
-			slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+			slog.String("shutdown_timeout", cfg.ShutdownTimeout.String()))
 		gs.Stop()
 		<-done
 	}
