@@ -18,12 +18,10 @@ import (
 // Config is everything authzd reads at start-up. It is loaded and
 // validated once, then never re-read on the request path.
 type Config struct {
-	GRPCAddr string
-	HTTPAddr string
-	RedisURL string
-	Dev      bool
-	// Version: print the build and exit (--version; no variable).
-	Version         bool
+	GRPCAddr        string
+	HTTPAddr        string
+	RedisURL        string
+	Dev             bool
 	LogLevel        slog.Level
 	RedisTimeout    time.Duration
 	DrainDelay      time.Duration
@@ -39,6 +37,9 @@ type Config struct {
 	Cache cacheConfig
 	// TLS configures TLS on the gRPC listener and to Redis (tls.go).
 	TLS tlsConfig
+
+	// Version: print the build and exit (--version; no variable).
+	Version bool
 
 	// explicit names the flags given on the command line or in the
 	// environment (--dev only moves the listeners to loopback when the
