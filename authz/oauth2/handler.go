@@ -89,12 +89,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/revoke", h.Revoke)
 }
 
-// tokenResponse is RFC 6749 §5.1.
+// tokenResponse is RFC 6749 §5.1. A key without scopes gets a token
+// without scopes, and the optional scope field is left out rather than
+// sent empty.
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
+	Scope       string `json:"scope,omitempty"`
 }
 
 // Token is POST /oauth2/token: the client credentials grant.

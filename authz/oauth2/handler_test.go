@@ -188,7 +188,7 @@ func TestTokenEndpoint(t *testing.T) {
 			if !ok || saved.AppID != "shop" || saved.TTL != time.Duration(tc.expiresIn)*time.Second {
 				t.Errorf("saved %+v (found %v), want the token's hash with its TTL", saved, ok)
 			}
-			if strings.Join(saved.Scopes, " ") != r.body["scope"] {
+			if answered, _ := r.body["scope"].(string); strings.Join(saved.Scopes, " ") != answered {
 				t.Errorf("saved scopes %v, answered %v", saved.Scopes, r.body["scope"])
 			}
 		})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -126,7 +127,15 @@ func TestRedisDown(t *testing.T) {
 		{"-o", "json", "app", "create", "--name", "n", "--key", "key-1", "--secret", "secret-one"},
 		{"grant", "list", "--api", "x"},
 	} {
-		line := wantFail(t, runCtl(t, append([]string{"--redis-url", "redis://:hunter22@" + addr + "/0"}, args...)...))
+		r := runCtl(t, append([]string{"--redis-url", "redis://:hunter22@" + addr + "/0"}, args...)...)
+		if args[0] == "-o" { // -o json: the error is a JSON object on stderr
+			var je jsonError
+			if err := json.Unmarshal([]byte(r.stderr), &je); err != nil || r.code != exitFail {
+				t.Fatalf("%v: want exit 1 and a JSON error, got %v", args, r)
+			}
+			r.stderr = "authzctl: " + je.Error + "\n"
+		}
+		line := wantFail(t, r)
 		if !strings.Contains(line, "cannot reach Redis at redis://:xxxxx@"+addr+"/0") || !strings.Contains(line, "--redis-url") {
 			t.Errorf("%v: %q should say Redis is unreachable, where, and how to fix it", args, line)
 		}

@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	c.close()
-	return report(stderr, cmd, err, c.redact)
+	return report(stderr, cmd, err, c.redact, c.output == outputJSON)
 }
 
 func newRootCmd(c *cli) *cobra.Command {
@@ -87,7 +87,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 	c.keys.register(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newLimitCmd(c), newTokenCmd(c), newSecretsCmd(c), newCheckCmd(), newSignCmd())
+	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newLimitCmd(c), newTokenCmd(c), newSecretsCmd(c), newCheckCmd(), newSignCmd(), newVersionCmd(c))
 	markOperationErrors(root)
 	return root
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/oauth2"
+	"github.com/appauthz/appauthz/internal/buildinfo"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -49,7 +50,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout), store.WithKeyring(keyring))
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Read().Collector())
 	limitOpts, err := rateLimitOptions(cfg, log, reg)
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ type gracefulStopper interface {
 func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
-		log.Info("health NOT_SERVING; draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		log.Info("health NOT_SERVING; draining", slog.String("drain_delay", cfg.DrainDelay.String()))
 		time.Sleep(cfg.DrainDelay)
 	}
 	done := make(chan struct{})
@@ -147,7 +148,7 @@ func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Serve
 	case <-done:
 	case <-timer.C:
 		log.Warn("in-flight RPCs did not finish within --shutdown-timeout; closing connections",
-			slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+			slog.String("shutdown_timeout", cfg.ShutdownTimeout.String()))
 		gs.Stop()
 		<-done
 	}
