@@ -53,6 +53,13 @@ const (
 	devHTTPAddr     = "127.0.0.1:8081"
 )
 
+// defaultRedisTimeout bounds each Redis round trip. A Check makes up to
+// three in sequence (Lookup, Principal, Admit), each bounded on its own, so
+// the worst Check waits 750 ms and still answers, with its
+// x-appauthz-error, inside the 1 s ext_authz timeout of the shipped
+// envoy.yaml and Istio mesh config. deploytimeouts_test.go holds them to it.
+const defaultRedisTimeout = 250 * time.Millisecond
+
 // errUsage means the command line could not be parsed; the flag package
 // has already printed the problem and the usage.
 var errUsage = errors.New("bad usage")
@@ -77,7 +84,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
-	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", defaultRedisTimeout, "bound on each Redis round trip; a Check makes up to 3 in sequence, so keep 3 times this plus ~200ms under the proxy's ext_authz timeout (1s in the shipped configs), or Envoy answers a bare 503 first")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 2*time.Second, "on SIGTERM, how long to report NOT_SERVING before closing listeners")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
 	c.OAuth2.register(fs)
@@ -169,7 +176,7 @@ func (c *Config) validate() []error {
 		}
 	}
 	if c.RedisTimeout <= 0 {
-		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 500ms", c.RedisTimeout))
+		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 250ms", c.RedisTimeout))
 	}
 	if c.DrainDelay < 0 {
 		problems = append(problems, fmt.Errorf("--drain-delay %v: must be 0 or more", c.DrainDelay))
