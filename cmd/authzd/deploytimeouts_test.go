@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -75,6 +76,11 @@ func repoFile(t *testing.T, rel string) []byte {
 	return b
 }
 
+// propagation is how long a proxy may take to act on what its health
+// checker saw: Envoy acts at once; Kubernetes' endpoint change reaches the
+// Istio gateway through istiod's EDS push.
+const propagation = time.Second
+
 // shipped is what the repository deploys: each authzd configuration with
 // the proxy that calls it.
 type shipped struct {
@@ -82,6 +88,14 @@ type shipped struct {
 	cfg          Config
 	proxyTimeout time.Duration // the ext_authz timeout of its proxy
 	proxy        string
+	// healthDetect is the longest the proxy's health checking takes to see
+	// NOT_SERVING (interval plus timeout); health names it.
+	healthDetect time.Duration
+	health       string
+	// stopGrace is how long the platform waits after SIGTERM before
+	// SIGKILL; stop names it.
+	stopGrace time.Duration
+	stop      string
 }
 
 func shippedDeployments(t *testing.T) []shipped {
@@ -103,16 +117,45 @@ func shippedDeployments(t *testing.T) []shipped {
 	if to := ea.GetGrpcService().GetTimeout(); to != nil {
 		envoyTimeout = to.AsDuration()
 	}
+	// Envoy's active health checks of the ext_authz cluster. A gRPC
+	// NOT_SERVING answer is an "active" failure, which marks the host
+	// unhealthy at once; unhealthy_threshold counts only network failures
+	// and timeouts. So the worst case is one interval (plus its jitter)
+	// and one timeout.
+	var envoyDetect time.Duration
+	for _, c := range bs.GetStaticResources().GetClusters() {
+		if c.GetName() != ea.GetGrpcService().GetEnvoyGrpc().GetClusterName() {
+			continue
+		}
+		for _, hc := range c.GetHealthChecks() {
+			if hc.GetGrpcHealthCheck() == nil {
+				t.Errorf("envoy.yaml: cluster %s health check %v cannot see authzd's NOT_SERVING: use grpc_health_check", c.GetName(), hc)
+				continue
+			}
+			d := hc.GetInterval().AsDuration() + hc.GetIntervalJitter().AsDuration() + hc.GetTimeout().AsDuration()
+			envoyDetect = max(envoyDetect, d)
+		}
+	}
+	if envoyDetect == 0 {
+		t.Fatalf("envoy.yaml: the ext_authz cluster has no grpc_health_check: Envoy would keep sending Checks to a draining authzd")
+	}
 	var compose struct {
 		Services map[string]struct {
-			Environment map[string]string `json:"environment"`
-			Command     []string          `json:"command"`
+			Environment     map[string]string `json:"environment"`
+			Command         []string          `json:"command"`
+			StopGracePeriod string            `json:"stop_grace_period"`
 		} `json:"services"`
 	}
 	if err := yaml.Unmarshal(repoFile(t, "docker-compose.yml"), &compose); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	composeAuthzd := compose.Services["authzd"]
+	composeGrace := 10 * time.Second // docker's default
+	if g := composeAuthzd.StopGracePeriod; g != "" {
+		if composeGrace, err = time.ParseDuration(g); err != nil {
+			t.Fatalf("docker-compose.yml authzd stop_grace_period %q: %v", g, err)
+		}
+	}
 
 	// deploy/istio: the authzd Deployment behind the mesh's provider.
 	docs, err := istioconfig.Load(filepath.Join("..", "..", "deploy", "istio"))
@@ -129,6 +172,19 @@ func shippedDeployments(t *testing.T) []shipped {
 	for _, e := range ctr.Env {
 		podEnv[e.Name] = e.Value
 	}
+	pod := deps[0].Spec.Template.Spec
+	// Kubernetes' defaults where the manifest leaves a field out.
+	probeDetect := 10*time.Second*3 + time.Second
+	if p := ctr.ReadinessProbe; p != nil {
+		period, failures, timeout := cmp.Or(p.PeriodSeconds, 10), cmp.Or(p.FailureThreshold, 3), cmp.Or(p.TimeoutSeconds, 1)
+		probeDetect = time.Duration(period*failures+timeout) * time.Second
+	} else {
+		t.Errorf("authzd.yaml: no readinessProbe: a NOT_SERVING authzd would stay in the Service")
+	}
+	podGrace := 30 * time.Second
+	if g := pod.TerminationGracePeriodSeconds; g != nil {
+		podGrace = time.Duration(*g) * time.Second
+	}
 	var meshTimeout time.Duration
 	for _, p := range ops[0].Spec.MeshConfig.GetExtensionProviders() {
 		if g := p.GetEnvoyExtAuthzGrpc(); g != nil {
@@ -143,11 +199,19 @@ func shippedDeployments(t *testing.T) []shipped {
 	}
 
 	defaults := deployedConfig(t, "defaults", nil, nil)
+	behindEnvoy := func(name string, cfg Config) shipped {
+		return shipped{name, cfg, envoyTimeout, "envoy.yaml grpc_service.timeout",
+			envoyDetect, "envoy.yaml health check interval + timeout", composeGrace, "docker-compose.yml stop_grace_period"}
+	}
+	behindIstio := func(name string, cfg Config) shipped {
+		return shipped{name, cfg, meshTimeout, "mesh-config.yaml envoyExtAuthzGrpc.timeout",
+			probeDetect, "authzd.yaml readinessProbe period x failureThreshold + timeout", podGrace, "authzd.yaml terminationGracePeriodSeconds"}
+	}
 	return []shipped{
-		{"docker-compose.yml", deployedConfig(t, "docker-compose.yml", composeAuthzd.Environment, composeAuthzd.Command), envoyTimeout, "envoy.yaml grpc_service.timeout"},
-		{"deploy/istio/authzd.yaml", deployedConfig(t, "authzd.yaml", podEnv, ctr.Args), meshTimeout, "mesh-config.yaml envoyExtAuthzGrpc.timeout"},
-		{"authzd defaults", defaults, envoyTimeout, "envoy.yaml grpc_service.timeout"},
-		{"authzd defaults", defaults, meshTimeout, "mesh-config.yaml envoyExtAuthzGrpc.timeout"},
+		behindEnvoy("docker-compose.yml", deployedConfig(t, "docker-compose.yml", composeAuthzd.Environment, composeAuthzd.Command)),
+		behindIstio("deploy/istio/authzd.yaml", deployedConfig(t, "authzd.yaml", podEnv, ctr.Args)),
+		behindEnvoy("authzd defaults", defaults),
+		behindIstio("authzd defaults", defaults),
 	}
 }
 
@@ -164,6 +228,31 @@ func TestRedisTimeoutFitsProxyTimeout(t *testing.T) {
 	}
 }
 
+// On SIGTERM authzd reports NOT_SERVING for --drain-delay before closing
+// its listeners: long enough for every shipped proxy's health checking to
+// see it and act, so no proxy sends a Check to a closed listener. And the
+// platform waits long enough after SIGTERM for the drain and the Checks
+// still in flight, which the proxy abandons after its timeout.
+func TestDrainDelayOutlastsHealthChecks(t *testing.T) {
+	for _, s := range shippedDeployments(t) {
+		if need := s.healthDetect + propagation; s.cfg.DrainDelay < need {
+			t.Errorf("%s: --drain-delay %v, but the %s is %v (+%v to act on it): the listener would close before the proxy stops sending",
+				s.name, s.cfg.DrainDelay, s.health, s.healthDetect, propagation)
+		}
+		if need := s.cfg.DrainDelay + s.proxyTimeout + propagation; s.stopGrace < need {
+			t.Errorf("%s: %s %v, but the drain (%v) and the in-flight Checks (%s %v) need %v: SIGKILL would cut them short",
+				s.name, s.stop, s.stopGrace, s.cfg.DrainDelay, s.proxy, s.proxyTimeout, need)
+		}
+	}
+	// Kubernetes: the pod's grace also covers authzd's own bound on the
+	// in-flight Checks, --shutdown-timeout.
+	for _, s := range shippedDeployments(t) {
+		if strings.Contains(s.stop, "terminationGracePeriodSeconds") && s.stopGrace < s.cfg.DrainDelay+s.cfg.ShutdownTimeout {
+			t.Errorf("%s: %s %v < --drain-delay %v + --shutdown-timeout %v", s.name, s.stop, s.stopGrace, s.cfg.DrainDelay, s.cfg.ShutdownTimeout)
+		}
+	}
+}
+
 // The help text states the rule the test above enforces, with the numbers
 // of the shipped configs.
 func TestRedisTimeoutHelp(t *testing.T) {
@@ -175,9 +264,11 @@ func TestRedisTimeoutHelp(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("a Check makes up to %d in sequence", checkStoreCalls),
 		fmt.Sprintf("(default %v)", defaultRedisTimeout),
+		fmt.Sprintf("(default %v)", defaultDrainDelay),
+		"health-check interval plus timeout",
 	} {
 		if !strings.Contains(help, want) {
-			t.Errorf("--redis-timeout help lacks %q:\n%s", want, help)
+			t.Errorf("authzd -h lacks %q:\n%s", want, help)
 		}
 	}
 }
