@@ -16,7 +16,9 @@ import (
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
+	telemetryv1alpha1 "istio.io/api/telemetry/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -70,9 +72,25 @@ var kinds = map[string]func(js []byte) (any, error){
 	"security.istio.io/v1beta1 AuthorizationPolicy": istio[*securityv1beta1.AuthorizationPolicy],
 	"security.istio.io/v1 PeerAuthentication":       istio[*securityv1beta1.PeerAuthentication],
 	"security.istio.io/v1beta1 PeerAuthentication":  istio[*securityv1beta1.PeerAuthentication],
+	"security.istio.io/v1 RequestAuthentication":    istio[*securityv1beta1.RequestAuthentication],
 	"networking.istio.io/v1alpha3 EnvoyFilter":      istio[*networkingv1alpha3.EnvoyFilter],
+	"telemetry.istio.io/v1 Telemetry":               istio[*telemetryv1alpha1.Telemetry],
+	"autoscaling/v2 HorizontalPodAutoscaler":        k8s[autoscalingv2.HorizontalPodAutoscaler],
 	"networking.istio.io/v1 VirtualService":         istio[*networkingv1alpha3.VirtualService],
+	"networking.istio.io/v1beta1 VirtualService":    istio[*networkingv1alpha3.VirtualService],
+	"networking.istio.io/v1alpha3 VirtualService":   istio[*networkingv1alpha3.VirtualService],
 	"networking.istio.io/v1 DestinationRule":        istio[*networkingv1alpha3.DestinationRule],
+	"networking.istio.io/v1beta1 DestinationRule":   istio[*networkingv1alpha3.DestinationRule],
+	"networking.istio.io/v1alpha3 DestinationRule":  istio[*networkingv1alpha3.DestinationRule],
+	"networking.istio.io/v1 Gateway":                istio[*networkingv1alpha3.Gateway],
+	"networking.istio.io/v1beta1 Gateway":           istio[*networkingv1alpha3.Gateway],
+	"networking.istio.io/v1alpha3 Gateway":          istio[*networkingv1alpha3.Gateway],
+	"networking.istio.io/v1 ServiceEntry":           istio[*networkingv1alpha3.ServiceEntry],
+	"networking.istio.io/v1beta1 ServiceEntry":      istio[*networkingv1alpha3.ServiceEntry],
+	"networking.istio.io/v1alpha3 ServiceEntry":     istio[*networkingv1alpha3.ServiceEntry],
+	"networking.istio.io/v1 Sidecar":                istio[*networkingv1alpha3.Sidecar],
+	"networking.istio.io/v1beta1 Sidecar":           istio[*networkingv1alpha3.Sidecar],
+	"networking.istio.io/v1alpha3 Sidecar":          istio[*networkingv1alpha3.Sidecar],
 	"install.istio.io/v1alpha1 IstioOperator":       istioOperator,
 }
 

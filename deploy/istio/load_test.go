@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	istioconfig "github.com/appauthz/appauthz/deploy/istio"
 )
@@ -103,6 +105,21 @@ spec:
 kind: IstioOperator
 spec: {profile: default}
 `, "profile"},
+		"unknown EnvoyFilter field": {`apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: a}
+spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    patch: {operation: MERGE, valu: {}}
+`, "valu"},
+		"unknown NetworkPolicy field": {`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a}
+spec:
+  podSelector: {}
+  ingress: [{form: []}]
+`, `unknown field "form"`},
 		"unknown kind": {`apiVersion: example.com/v1
 kind: Widget
 metadata: {name: a}
@@ -117,6 +134,45 @@ metadata: {name: a}
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Kinds the deployment may grow into decode into their types, including
+// free-form parts such as an EnvoyFilter patch value.
+func TestParseKinds(t *testing.T) {
+	docs, err := istioconfig.Parse("x.yaml", []byte(`apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: f, namespace: istio-system}
+spec:
+  workloadSelector: {labels: {istio: ingressgateway}}
+  configPatches:
+  - applyTo: NETWORK_FILTER
+    match: {listener: {filterChain: {filter: {name: envoy.filters.network.http_connection_manager}}}}
+    patch:
+      operation: MERGE
+      value:
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          normalize_path: true
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np}
+spec:
+  podSelector: {matchLabels: {app: authzd}}
+  policyTypes: [Ingress]
+  ingress:
+  - ports: [{port: 9001}]
+`))
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("docs %d, err %v", len(docs), err)
+	}
+	f, ok := docs[0].Object.(*istioconfig.Resource[*networkingv1alpha3.EnvoyFilter])
+	if !ok || f.Spec.GetConfigPatches()[0].GetPatch().GetValue().GetFields()["typed_config"] == nil {
+		t.Errorf("EnvoyFilter decoded as %T %+v", docs[0].Object, docs[0].Object)
+	}
+	if np, ok := docs[1].Object.(*networkingv1.NetworkPolicy); !ok || np.Spec.Ingress[0].Ports[0].Port.IntValue() != 9001 {
+		t.Errorf("NetworkPolicy decoded as %T %+v", docs[1].Object, docs[1].Object)
 	}
 }
 
