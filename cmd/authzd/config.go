@@ -56,6 +56,22 @@ const (
 	devHTTPAddr     = "127.0.0.1:8081"
 )
 
+// defaultRedisTimeout bounds each Redis round trip. A Check makes up to
+// three in sequence (Lookup, Principal, Admit), each bounded on its own, so
+// the worst Check waits 750 ms and still answers, with its
+// x-appauthz-error, inside the 1 s ext_authz timeout of the shipped
+// envoy.yaml and Istio mesh config. deploytimeouts_test.go holds them to it.
+const defaultRedisTimeout = 250 * time.Millisecond
+
+// defaultDrainDelay is how long SIGTERM leaves health NOT_SERVING before
+// the listeners close. The shipped proxies notice within 3 s: Envoy's gRPC
+// health check runs every 2 s with a 1 s timeout and drops a host on its
+// first NOT_SERVING answer; the Kubernetes readiness probe runs every 2 s
+// with a 1 s timeout and failureThreshold 1. The rest leaves time for the
+// change to reach the proxies (endpoints, EDS). deploytimeouts_test.go
+// holds the shipped configs to it.
+const defaultDrainDelay = 5 * time.Second
+
 // errUsage means the command line could not be parsed; the flag package
 // has already printed the problem and the usage.
 var errUsage = errors.New("bad usage")
@@ -81,8 +97,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
-	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
-	fs.DurationVar(&c.DrainDelay, "drain-delay", 2*time.Second, "on SIGTERM, how long to report NOT_SERVING before closing listeners")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", defaultRedisTimeout, "bound on each Redis round trip; a Check makes up to 3 in sequence, so keep 3 times this plus ~200ms under the proxy's ext_authz timeout (1s in the shipped configs), or Envoy answers a bare 503 first")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", defaultDrainDelay, "on SIGTERM, how long to report NOT_SERVING before closing listeners; keep it above the proxies' health-check interval plus timeout (2s+1s in the shipped configs), so they stop sending Checks first")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
 	c.OAuth2.register(fs)
 	c.Secrets.register(fs)
@@ -179,7 +195,7 @@ func (c *Config) validate() []error {
 		}
 	}
 	if c.RedisTimeout <= 0 {
-		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 500ms", c.RedisTimeout))
+		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 250ms", c.RedisTimeout))
 	}
 	if c.DrainDelay < 0 {
 		problems = append(problems, fmt.Errorf("--drain-delay %v: must be 0 or more", c.DrainDelay))

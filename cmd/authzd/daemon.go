@@ -61,10 +61,10 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	rdb.AddHook(redisMetrics)
 	hs := health.NewServer()
-	ready := newReadiness(hs, log)
+	ready := newReadiness(hs, log, cfg.Cache.Enabled)
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	decide, cache, err := openCache(watchCtx, cfg.Cache, st, log, reg, ready.Recheck)
+	decide, _, err := openCache(watchCtx, cfg.Cache, st, log, reg, ready.subscriptionChanged)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		printDemo(stdout, redisURL, devKeyFile, grpcLis.Addr().String(), httpLis.Addr().String())
 	}
 
-	go ready.watch(watchCtx, readyCheck(st, cache), pingInterval)
+	go ready.watch(watchCtx, st.Ping, pingInterval)
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- gs.Serve(grpcLis) }()
@@ -132,8 +132,9 @@ type gracefulStopper interface {
 }
 
 // shutdown: health NOT_SERVING (Envoy's health checks and Kubernetes stop
-// routing here), a short drain while they notice, then GracefulStop so
-// in-flight Checks finish, bounded by --shutdown-timeout.
+// routing here), a drain of --drain-delay while they notice (longer than
+// their check interval plus timeout), then GracefulStop so in-flight
+// Checks finish, bounded by --shutdown-timeout.
 func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
