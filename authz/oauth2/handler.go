@@ -134,8 +134,11 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 // issue mints a token for cl and records its hash.
 func (h *Handler) issue(ctx context.Context, cl *Client, scopes []string) (tokenResponse, *oauthError) {
 	ttl := h.ttl
-	if !cl.ExpiresAt.IsZero() {
-		ttl = min(ttl, cl.ExpiresAt.Sub(h.now()))
+	// The key's expiry is compared as an instant, not through a difference
+	// that saturates ~292 years away: only an expiry before now+ttl is
+	// subtracted, and one long past gives a negative ttl, refused below.
+	if now := h.now(); !cl.ExpiresAt.IsZero() && cl.ExpiresAt.Before(now.Add(ttl)) {
+		ttl = cl.ExpiresAt.Sub(now)
 	}
 	if ttl < time.Second {
 		return tokenResponse{}, badClient("the client credentials are not valid")
