@@ -90,13 +90,24 @@ func withinWindow(t, now time.Time, skew time.Duration) bool {
 	return !t.Before(now.Add(-skew)) && !t.After(now.Add(skew))
 }
 
-// unixWithinWindow is withinWindow for a client's Unix-seconds timestamp.
-// The seconds are compared as integers first, because time.Unix wraps
-// around for values near the int64 limits rather than failing.
+// unixWithinWindow is withinWindow for a client's Unix-seconds timestamp
+// (apiTimestamp). The seconds are compared as integers first, because
+// time.Unix wraps around for values near the int64 limits rather than
+// failing.
 func unixWithinWindow(sec int64, now time.Time, skew time.Duration) bool {
-	n, s := now.Unix(), int64(MaxClockSkew/time.Second)+1
-	if sec < n-s || sec > n+s { // n is a real clock reading: no overflow
-		return false
-	}
-	return withinWindow(time.Unix(sec, 0), now, skew)
+	return countNear(sec, now.Unix(), time.Second) && withinWindow(time.Unix(sec, 0), now, skew)
+}
+
+// unixMilliWithinWindow is unixWithinWindow for a timestamp in Unix
+// milliseconds (X-Ca-Timestamp).
+func unixMilliWithinWindow(ms int64, now time.Time, skew time.Duration) bool {
+	return countNear(ms, now.UnixMilli(), time.Millisecond) && withinWindow(time.UnixMilli(ms), now, skew)
+}
+
+// countNear reports whether v is within MaxClockSkew (and one unit) of n,
+// both counted in unit. n is a real clock reading, so n±MaxClockSkew
+// cannot overflow.
+func countNear(v, n int64, unit time.Duration) bool {
+	s := int64(MaxClockSkew/unit) + 1
+	return v >= n-s && v <= n+s
 }

@@ -16,6 +16,7 @@ func FuzzTimeWindow(f *testing.F) {
 	f.Add(n, int64(0), n, int64(300*time.Second))
 	f.Add(int64(253402300799), int64(0), n, int64(300*time.Second)) // 9999-12-31T23:59:59Z
 	f.Add(int64(1796684535019), int64(0), n, int64(time.Hour))      // milliseconds
+	f.Add(testNow.UnixMilli()-300_000, int64(0), n, int64(300*time.Second))
 	f.Add(int64(99999999999), int64(0), n, int64(time.Hour))
 	f.Add(int64(math.MaxInt64), int64(math.MaxInt64), n, int64(math.MaxInt64))
 	f.Add(int64(math.MinInt64), int64(math.MinInt64), n, int64(math.MinInt64))
@@ -42,6 +43,10 @@ func FuzzTimeWindow(f *testing.F) {
 		}
 		if got, want := unixWithinWindow(sec, now, time.Duration(skewNs)), within(nanos(sec, 0)); got != want {
 			t.Fatalf("unixWithinWindow(%d, %s, %s) = %v, want %v", sec, now, skew, got, want)
+		}
+		msInstant := new(big.Int).Mul(big.NewInt(sec), big.NewInt(1e6))
+		if got, want := unixMilliWithinWindow(sec, now, time.Duration(skewNs)), within(msInstant); got != want {
+			t.Fatalf("unixMilliWithinWindow(%d, %s, %s) = %v, want %v", sec, now, skew, got, want)
 		}
 		if ttl := replayTTL(tm, now); ttl < replayMargin || ttl > 2*MaxClockSkew+replayMargin {
 			t.Fatalf("replayTTL(%s, %s) = %s, outside [%s, %s]", tm, now, ttl, replayMargin, 2*MaxClockSkew+replayMargin)

@@ -79,6 +79,32 @@ func TestUnixWithinWindow(t *testing.T) {
 	}
 }
 
+func TestUnixMilliWithinWindow(t *testing.T) {
+	now := time.Date(2026, 12, 8, 0, 0, 0, 500_000_000, time.UTC)
+	n, skew := now.UnixMilli(), 300*time.Second
+	tests := map[string]struct {
+		ms   int64
+		want bool
+	}{
+		"now":                  {n, true},
+		"skew ago (bound)":     {n - 300_000, true},
+		"skew ahead (bound)":   {n + 300_000, true},
+		"just outside, past":   {n - 300_001, false},
+		"just outside, future": {n + 300_001, false},
+		"seconds":              {now.Unix(), false},
+		"max int64":            {math.MaxInt64, false},
+		"min int64":            {math.MinInt64, false},
+		"microseconds":         {now.UnixMicro(), false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := unixMilliWithinWindow(tc.ms, now, skew); got != tc.want {
+				t.Fatalf("unixMilliWithinWindow(%d, %s, %s) = %v, want %v", tc.ms, now, skew, got, tc.want)
+			}
+		})
+	}
+}
+
 // TestSignedDatesFarAway sends signatures whose date or apiTimestamp is
 // centuries away, which once passed every window because the difference
 // saturated.
