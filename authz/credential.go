@@ -30,10 +30,11 @@ type credential struct {
 	// whose proof is the credential itself. It returns ReasonOK or a reason
 	// with a message.
 	verify func(v verifyInput) (Reason, string)
-	// nonce, when set, is claimed in the replay guard for ttl after
-	// everything else passed (signature methods).
+	// nonce, when set, is claimed in the replay guard after everything
+	// else passed (signature methods), for nonceTTL(now): it depends on
+	// the signed date, which verify reads.
 	nonce    string
-	nonceTTL func(api *API) time.Duration
+	nonceTTL func(now time.Time) time.Duration
 }
 
 // verifyInput is what a signature check needs.

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/appauthz/appauthz/authz"
 )
@@ -16,8 +15,9 @@ import (
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // maxClockSkew caps an API's signature window: a day is already far more
-// than any clock drift.
-const maxClockSkew = 24 * time.Hour
+// than any clock drift, and the replay guard keeps every nonce about this
+// long, so that no API, however wide its window, accepts a signature again.
+const maxClockSkew = authz.MaxClockSkew
 
 func validID(what, v string) error {
 	if !idPattern.MatchString(v) {
