@@ -94,10 +94,10 @@ func ToRequestContext(ctx context.Context, cr *authv3.CheckRequest, lim Limits) 
 		SourceAddr:    peerAddress(attrs.GetSource().GetAddress()),
 	}
 	if ext := attrs.GetContextExtensions(); len(ext) > 0 {
-		r.Context = make(map[string]string, len(ext))
-		for k, v := range ext {
-			r.Context[k] = v
+		if len(ext) > lim.MaxHeaders { // Envoy sends a handful
+			return nil, tooManyExtensions(len(ext), lim)
 		}
+		r.Context = maps.Clone(ext)
 	}
 	if t := attrs.GetRequest().GetTime(); t != nil && t.IsValid() {
 		r.Time = t.AsTime()

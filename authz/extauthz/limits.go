@@ -27,7 +27,8 @@ var ErrTooLarge = errors.New("request headers too large")
 type Limits struct {
 	// MaxHeaders is the most header fields a CheckRequest may carry: the
 	// entries of `headers`, or of `header_map`, where every repeat of a
-	// name is its own entry (Envoy joins repeats only in `headers`).
+	// name is its own entry (Envoy joins repeats only in `headers`). It
+	// also bounds the context extensions.
 	MaxHeaders int
 	// MaxHeaderBytes bounds the names and values of all header fields
 	// together, counted as sent. It also bounds http.path (path and query)
@@ -79,6 +80,10 @@ func tooManyHeaders(n int, l Limits) error {
 
 func tooManyHeaderBytes(n int, l Limits) error {
 	return &tooLargeError{why: fmt.Sprintf("%d bytes of header names and values, at most %d are accepted; send fewer or shorter headers", n, l.MaxHeaderBytes)}
+}
+
+func tooManyExtensions(n int, l Limits) error {
+	return &tooLargeError{why: fmt.Sprintf("%d context extensions, at most %d are accepted; set fewer in check_settings", n, l.MaxHeaders)}
 }
 
 func pathTooLong(n int, l Limits) error {

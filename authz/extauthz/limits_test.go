@@ -111,6 +111,17 @@ func TestToRequestLimits(t *testing.T) {
 		"200 KiB of headers is accepted": {
 			cr: headersRequest(map[string]string{"cookie": strings.Repeat("c", 200<<10)}),
 		},
+		"501 context extensions": {
+			cr: func() *authv3.CheckRequest {
+				cr := headerMapRequest()
+				cr.Attributes.ContextExtensions = map[string]string{}
+				for i := range DefaultMaxHeaders + 1 {
+					cr.Attributes.ContextExtensions[fmt.Sprint("k", i)] = "v"
+				}
+				return cr
+			}(),
+			wantErr: "501 context extensions, at most 500",
+		},
 		"300 KiB path": {
 			cr: &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
 				Http: &authv3.AttributeContext_HttpRequest{Method: "GET", Path: "/?" + strings.Repeat("a=1&", 75<<10)},
