@@ -33,6 +33,9 @@ func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) 
 		if err := validSecret("app secret", k.Secret); err != nil {
 			return err
 		}
+		if _, err := cleanList("scope", k.Scopes, nil); err != nil {
+			return err // scopes become the x-appauthz-scopes header
+		}
 	}
 	n, err := s.rdb.Exists(ctx, s.keys.app(appID)).Result()
 	if err != nil {

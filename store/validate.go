@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/appauthz/appauthz/authz"
 )
@@ -46,8 +48,13 @@ func validName(v string) error {
 	if len(v) > 256 {
 		return fmt.Errorf("app name is %d bytes long: use at most 256", len(v))
 	}
+	// The name is sent upstream in x-appauthz-app-name and in the dynamic
+	// metadata: both must be UTF-8 (a proto string) and a header value.
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("app name %q is not valid UTF-8: give it in UTF-8", v)
+	}
 	for _, r := range v {
-		if r < ' ' || r == 0x7f {
+		if unicode.IsControl(r) { // C0 (CR, LF, NUL…), DEL and C1
 			return fmt.Errorf("app name %q holds a control character: use printable text", v)
 		}
 	}
