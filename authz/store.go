@@ -62,8 +62,8 @@ type LookupQuery struct {
 
 // LookupResult answers a LookupQuery.
 type LookupResult struct {
-	API      *API    // nil when APIID was "" or the API does not exist
-	Routes   []Route // the route table, when APIID was ""
+	API      *API            // nil when APIID was "" or the API does not exist
+	Routes   []Route         // the route table, when APIID was ""
 	Keys     map[string]*Key // by HashAppKey of the app_key
 	AppCodes map[string]*AppCodeRecord
 	Tokens   map[string]*Token

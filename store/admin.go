@@ -52,10 +52,10 @@ type AppInfo struct {
 
 // CreateKeyParams adds a key to an app.
 type CreateKeyParams struct {
-	AppID     string
-	Key       string // "" = generated
-	Secret    string // "" = generated
-	Scopes    []string
+	AppID  string
+	Key    string // "" = generated
+	Secret string // "" = generated
+	Scopes []string
 	// Methods the key may be used with; empty = every method the API
 	// accepts. A signing key whose app_key travels in clear should leave
 	// out key, so the app_key alone is not a credential.

@@ -15,11 +15,11 @@ import (
 type want struct {
 	k      ckey
 	appKey string // a kindKey's app_key, for format-1 reads
-	e     *entry // the answer
-	stale *entry // a cached record too old to answer without Redis
-	fl    *flight
-	lead  bool
-	done  bool
+	e      *entry // the answer
+	stale  *entry // a cached record too old to answer without Redis
+	fl     *flight
+	lead   bool
+	done   bool
 }
 
 // flight is one fetch of a record in progress; concurrent Checks missing
