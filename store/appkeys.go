@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -122,8 +123,14 @@ func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) {
 	pipe = s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, h := range hashes {
-		if h != "" {
+		switch {
+		case h != "":
 			cmds[i] = pipe.HGetAll(ctx, s.keys.key(h))
+		case !isKeyID(ids[i]) && validID("app_key", ids[i]) == nil:
+			// Format 1 (before `authzctl migrate`): the set holds the
+			// app_key, which names the record; list it by its key id.
+			hashes[i] = authz.HashAppKey(ids[i])
+			cmds[i] = pipe.HGetAll(ctx, s.keys.legacyKey(ids[i]))
 		}
 	}
 	if err := execPipe(ctx, pipe); err != nil {
@@ -153,6 +160,7 @@ func (s *Store) ListKeys(ctx context.Context, appID string) ([]KeyInfo, error) {
 		}
 		out = append(out, info)
 	}
+	slices.SortFunc(out, func(a, b KeyInfo) int { return strings.Compare(a.KeyID, b.KeyID) })
 	return out, nil
 }
 

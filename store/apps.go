@@ -157,6 +157,11 @@ func (s *Store) appInfos(ctx context.Context, ids []string) ([]AppInfo, error) {
 		}
 		created, _ := parseUnix("created_at", h["created_at"])
 		keys := keySets[i].Val()
+		for j, k := range keys {
+			if !isKeyID(k) { // format 1: an app_key, never shown
+				keys[j] = legacyKeyID(authz.HashAppKey(k))
+			}
+		}
 		slices.Sort(keys)
 		out = append(out, AppInfo{
 			AppID:      id,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,13 @@ func TestMigrateFormat1(t *testing.T) {
 				}
 			}
 			check("before migrate")
+			// Reads show format-1 keys by their key id, never the app_key.
+			if keys, err := s.ListKeys(ctx, "a1"); err != nil || len(keys) != 1 || keys[0].KeyID != kid {
+				t.Errorf("key list before migrate = %+v, %v", keys, err)
+			}
+			if app, err := s.GetApp(ctx, "a1"); err != nil || strings.Contains(fmt.Sprint(app.Keys), v1Key) || !slices.Contains(app.Keys, kid) {
+				t.Errorf("app before migrate = %+v, %v", app, err)
+			}
 
 			res, err := s.Migrate(ctx)
 			if err != nil {
