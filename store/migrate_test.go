@@ -186,3 +186,33 @@ func TestFormatFreshAndNewer(t *testing.T) {
 		t.Error("writes on a newer format succeeded")
 	}
 }
+
+// A running authzd (a Store behind a Cache) serves format-1 keys through
+// its cache, and ends its format-1 reads when another process's migration
+// announces the new format; the cached key keeps working throughout.
+func TestCacheFollowsMigration(t *testing.T) {
+	_, rdb, _ := newTestStore(t)
+	kr, _ := NewRandomKeyring()
+	writeV1(t, rdb, kr)
+	ctx := context.Background()
+	daemon := New(rdb, WithKeyring(kr))
+	c := startCache(t, daemon, CacheConfig{TTL: time.Hour})
+	waitFor(t, "format 1 to be read on subscribe", daemon.legacy.Load)
+	lookup := func() *authz.Key {
+		r, err := c.Lookup(ctx, authz.LookupQuery{APIID: "orders", AppKeys: []string{v1Key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Keys[authz.HashAppKey(v1Key)]
+	}
+	if k := lookup(); k == nil || k.Secret != v1Secret {
+		t.Fatalf("format-1 key through the cache = %+v", k)
+	}
+	if _, err := New(rdb, WithKeyring(kr)).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cache to end format-1 reads", func() bool { return !daemon.legacy.Load() })
+	if k := lookup(); k == nil || k.Secret != v1Secret || k.KeyID != legacyKeyID(authz.HashAppKey(v1Key)) {
+		t.Fatalf("migrated key through the cache = %+v", k)
+	}
+}
