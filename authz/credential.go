@@ -13,6 +13,7 @@ type credential struct {
 
 	// What to look up; exactly one is set for a well-formed credential.
 	appKey      string // key, hmac, paramsign
+	keyHash     string // HashAppKey(appKey), set by the engine for the lookup
 	appCodeHash string // appcode
 	tokenHash   string // oauth2
 

@@ -210,7 +210,7 @@ func identityMetadata(id authz.Identity) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		"app_id":   str(0, id.AppID),
 		"app_name": str(1, id.AppName),
-		"app_key":  str(2, id.AppKey),
+		"key_id":   str(2, id.KeyID),
 		"method":   str(3, string(id.Method)),
 		"api":      str(4, id.API),
 		"scopes":   &vals[n],

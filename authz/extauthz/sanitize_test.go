@@ -51,7 +51,7 @@ func TestHeaderSafeNoAllocs(t *testing.T) {
 // badIdentity is what a record that bypassed the store's validation (say,
 // written straight into Redis) could put in a decision.
 var badIdentity = authz.Identity{
-	AppID: "demo-app", AppName: "Bad\xffName\r\nx-evil: 1", AppKey: "k\x00", Method: authz.MethodKey, API: "demo",
+	AppID: "demo-app", AppName: "Bad\xffName\r\nx-evil: 1", KeyID: "k\x00", Method: authz.MethodKey, API: "demo",
 	Scopes: []string{"read", "wr\xc3ite"},
 }
 

@@ -140,6 +140,10 @@ func (s *Server) logDecision(ctx context.Context, r *authz.Request, d authz.Deci
 		slog.String("api", d.Identity.API),
 		slog.String("app_id", d.Identity.AppID),
 		slog.String("auth_method", string(d.Identity.Method)),
+		slog.String("key_id", d.Identity.KeyID),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	)
+	if d.Detail != "" {
+		s.log.LogAttrs(ctx, level, "check detail", slog.String("request_id", r.RequestID), slog.String("detail", d.Detail))
+	}
 }

@@ -29,7 +29,7 @@ func TestTokenTTLExtremeKeyExpiry(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := New(newFake(), WithClock(func() time.Time { return now }))
-			cl := &Client{AppID: "shop", AppKey: "k", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(tc.expires)}
+			cl := &Client{AppID: "shop", KeyID: "kid_k", KeyHash: "k", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(tc.expires)}
 			resp, e := h.issue(context.Background(), cl, nil)
 			if tc.ttl == 0 {
 				if e == nil {

@@ -48,6 +48,9 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	defer dropDevKey()
 	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout), store.WithKeyring(keyring))
+	if err := checkFormat(ctx, st, log); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Read().Collector())
