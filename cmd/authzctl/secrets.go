@@ -36,12 +36,16 @@ func (m *masterKeyFlags) register(pf *pflag.FlagSet) {
 	pf.BoolVar(&m.plaintext, "insecure-plaintext-secrets", plaintext, "read and write app secrets in clear when no master key is given; not for production (env AUTHZ_INSECURE_PLAINTEXT_SECRETS)")
 }
 
-// keyring loads the master keys. Without one, authzctl refuses to touch
-// the store unless --insecure-plaintext-secrets says otherwise.
-func (m *masterKeyFlags) keyring() (*store.Keyring, error) {
+// keyring loads the master keys. Without one, a command that opens or
+// seals secrets (needed) is refused unless --insecure-plaintext-secrets
+// says otherwise; the others run with no Keyring, and never write a secret.
+func (m *masterKeyFlags) keyring(needed bool) (*store.Keyring, error) {
 	if m.current == "" {
 		if len(m.old) > 0 {
 			return nil, usageErrorf("--old-master-key-file needs --master-key-file: the new key seals, the old ones only open")
+		}
+		if !needed {
+			return nil, nil
 		}
 		if !m.plaintext {
 			return nil, usageErrorf("no master key: give --master-key-file or AUTHZ_MASTER_KEY_FILE, the file authzd uses; or --insecure-plaintext-secrets to keep app secrets in clear (not for production)")

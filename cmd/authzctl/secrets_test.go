@@ -11,13 +11,13 @@ import (
 	"github.com/appauthz/appauthz/store"
 )
 
-// Without a master key authzctl refuses every command that touches the
-// store (exit 2), unless --insecure-plaintext-secrets says otherwise, which
-// it warns about.
+// Without a master key authzctl refuses every command that opens or seals
+// secrets (exit 2), unless --insecure-plaintext-secrets says otherwise,
+// which it warns about.
 func TestMasterKeyRequired(t *testing.T) {
 	e := newEnv(t)
 	noKey := []string{"AUTHZ_MASTER_KEY_FILE="}
-	r := runCtlEnv(t, noKey, "--redis-url", e.srv.URL(), "app", "list")
+	r := runCtlEnv(t, noKey, "--redis-url", e.srv.URL(), "app", "create", "--name", "N")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--master-key-file") {
 		t.Fatalf("no master key: %v", r)
 	}
