@@ -87,14 +87,21 @@ func newSecretsCmd(c *cli) *cobra.Command {
 		Short: "Manage the encryption of app secrets at rest",
 		RunE:  groupRunE,
 	}
-	cmd.AddCommand(&cobra.Command{
+	var force bool
+	rotate := &cobra.Command{
 		Use:   "rotate-master",
 		Short: "Re-seal every app secret under --master-key-file (online; authzd must hold both keys meanwhile)",
 		Long: `rotate-master re-encrypts every app secret under the master key given with
 --master-key-file: secrets sealed under a key given with --old-master-key-file,
 and secrets stored in clear. It runs online; run authzd with both keys
 (--master-key-file NEW --old-master-key-file OLD) until it is done, then drop
-the old key. See docs/rotation.md.`,
+the old key. See docs/rotation.md.
+
+Order is enforced: every running authzd announces in Redis the master keys
+it opens, and rotate-master refuses while one of them does not open the new
+key (restart it with the new key first). --force skips that check, for an
+authzd announcing from a host that is gone (its announcement expires within
+30s anyway) or one too old to announce; its Checks of re-sealed keys fail.`,
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.keys.current == "" {
@@ -103,6 +110,11 @@ the old key. See docs/rotation.md.`,
 			st, err := c.store(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if !force {
+				if err := st.CheckKeyReaders(cmd.Context()); err != nil {
+					return fmt.Errorf("secrets rotate-master: %w; nothing was re-sealed (--force skips this check)", err)
+				}
 			}
 			res, err := st.RotateSecrets(cmd.Context())
 			if err != nil {
@@ -114,6 +126,8 @@ the old key. See docs/rotation.md.`,
 					"ALREADY CURRENT", strconv.Itoa(res.Current))
 			})
 		},
-	})
+	}
+	rotate.Flags().BoolVar(&force, "force", false, "re-seal even if a running authzd does not open the new master key (its Checks then fail)")
+	cmd.AddCommand(rotate)
 	return cmd
 }
