@@ -116,7 +116,15 @@ func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL
 	// and draining pass their own values, which come later and win.
 	args = append([]string{"--grpc-addr", d.grpcAddr, "--http-addr", d.httpAddr, "--redis-url", redisURL, "--log-level", "debug",
 		"--redis-timeout", "2s", "--drain-delay", "0s"}, args...)
-	d.cmd = exec.Command(bins.authzd, args...)
+	d.start(t, exec.Command(bins.authzd, args...), creds)
+	return d
+}
+
+// start runs cmd as d's process, stops it when the test ends (printing its
+// logs if the test failed) and dials its gRPC listener with creds.
+func (d *daemon) start(t testing.TB, cmd *exec.Cmd, creds credentials.TransportCredentials) {
+	t.Helper()
+	d.cmd = cmd
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start authzd: %v", err)
@@ -134,7 +142,6 @@ func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL
 	}
 	t.Cleanup(func() { conn.Close() })
 	d.conn, d.client, d.health = conn, authv3.NewAuthorizationClient(conn), healthpb.NewHealthClient(conn)
-	return d
 }
 
 func (d *daemon) stop(t testing.TB) {

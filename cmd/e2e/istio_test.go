@@ -16,14 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
 	istioconfig "github.com/appauthz/appauthz/deploy/istio"
 	"github.com/appauthz/appauthz/store/redistest"
@@ -260,25 +258,9 @@ func expand(s string, vars map[string]string) string {
 func startPod(t *testing.T, run podRun) *daemon {
 	t.Helper()
 	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr, logs: &lockedBuffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(bins.authzd, run.args...)
-	d.cmd.Env = run.env
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start authzd: %v", err)
-	}
-	go func() { d.cmd.Wait(); close(d.exited) }()
-	t.Cleanup(func() {
-		d.stop(t)
-		if t.Failed() {
-			t.Logf("authzd logs:\n%s", d.logs.String())
-		}
-	})
-	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc client: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	d.conn, d.client, d.health = conn, authv3.NewAuthorizationClient(conn), healthpb.NewHealthClient(conn)
+	cmd := exec.Command(bins.authzd, run.args...)
+	cmd.Env = run.env
+	d.start(t, cmd, insecure.NewCredentials())
 	return d
 }
 
