@@ -22,7 +22,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-
 	istioconfig "github.com/appauthz/appauthz/deploy/istio"
 	"github.com/appauthz/appauthz/store/redistest"
 )
