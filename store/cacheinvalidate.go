@@ -77,6 +77,10 @@ func (c *Cache) subscribeOnce(ctx context.Context) (confirmed bool) {
 			if m.Kind == "subscribe" {
 				// A migration announced while unsubscribed was missed.
 				c.reloadFormat(ctx)
+				// A new epoch before the flush: a fetch started before
+				// it, or a stale record a Check picked up before it, is
+				// never served after it (cache.go, cachefetch.go).
+				c.epoch.Add(1)
 				c.Flush()
 				c.stats.invalidations["flush"].Inc()
 				c.subscribed.Store(true)
