@@ -186,10 +186,13 @@ const (
 	kindGrant
 	kindLimits
 	kindToken // fetched with the misses, never cached
+	// kindMaxSkew is the widest window of any API (maxskew.go), dropped
+	// with every API invalidation: each API write publishes one.
+	kindMaxSkew
 	numKinds
 )
 
-var kindNames = [numKinds]string{"key", "appcode", "api", "routes", "app", "grant", "limits", "token"}
+var kindNames = [numKinds]string{"key", "appcode", "api", "routes", "app", "grant", "limits", "token", "maxskew"}
 
 // ckey names one cached record: key a (app_key hash), appcode a (hash), api a,
 // routes, app a, grant a=api b=stage c=app, limits a=api b=app, token a
@@ -305,12 +308,17 @@ func (c *Cache) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 	case isID(q.APIID):
 		ws = append(ws, want{k: ckey{kind: kindAPI, a: q.APIID}})
 	}
+	signers := false
 	for _, k := range q.AppKeys {
 		if isID(k) {
 			// Cached by the app_key's hash, the name invalidations use;
 			// the app_key itself is kept only for format-1 reads.
 			ws = append(ws, want{k: ckey{kind: kindKey, a: authz.HashAppKey(k)}, appKey: k})
+			signers = true
 		}
+	}
+	if signers { // only app_keys sign: the widest window sizes nonces
+		ws = append(ws, want{k: ckey{kind: kindMaxSkew}})
 	}
 	for _, h := range q.AppCodeHashes {
 		if validHash(h) {
@@ -340,6 +348,8 @@ func (c *Cache) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 			res.AppCodes = addOne(res.AppCodes, &shared[1], w.e.one, w.k.a, v)
 		case *authz.Token:
 			res.Tokens = addOne(res.Tokens, &shared[2], w.e.one, w.k.a, v)
+		case *maxSkewRecord:
+			res.MaxClockSkew = v.d
 		}
 	}
 	return res, nil

@@ -229,6 +229,8 @@ func (s *Store) fetch(ctx context.Context, keys []ckey, appKeys []string) ([]any
 			cmds[i] = pipe.HGet(ctx, s.keys.appLimits(k.a), k.b)
 		case kindToken:
 			cmds[i] = pipe.Get(ctx, s.keys.token(k.a))
+		case kindMaxSkew:
+			cmds[i] = pipe.Get(ctx, s.keys.maxSkew())
 		}
 	}
 	if err := execPipe(ctx, pipe); err != nil {
@@ -309,6 +311,10 @@ func (s *Store) decodeFetched(k ckey, cmd redis.Cmder) (any, error) {
 			return nil, err
 		}
 		return tok, nil
+	case kindMaxSkew:
+		if d := parseMaxSkew(cmd.(*redis.StringCmd).Val()); d > 0 {
+			return &maxSkewRecord{d}, nil
+		}
 	}
 	return nil, nil
 }

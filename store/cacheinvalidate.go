@@ -145,6 +145,7 @@ func (c *Cache) Invalidate(msg string) {
 		c.c.Invalidate(ckey{kind: kindAppCode, a: rest})
 	case "api":
 		c.c.Invalidate(ckey{kind: kindAPI, a: rest})
+		c.c.Invalidate(ckey{kind: kindMaxSkew}) // every API write keeps it
 	case "routes":
 		c.c.Invalidate(ckey{kind: kindRoutes})
 	case "token": // not cached
