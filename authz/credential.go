@@ -32,10 +32,11 @@ type credential struct {
 	// with a message.
 	verify func(v verifyInput) (Reason, string)
 	// nonce, when set, is claimed in the replay guard after everything
-	// else passed (signature methods), for nonceTTL(now): it depends on
-	// the signed date, which verify reads.
+	// else passed (signature methods), for nonceTTL(now, maxSkew): it
+	// depends on the signed date, which verify reads, and on the widest
+	// window of any API (replayTTL).
 	nonce    string
-	nonceTTL func(now time.Time) time.Duration
+	nonceTTL func(now time.Time, maxSkew time.Duration) time.Duration
 }
 
 // verifyInput is what a signature check needs.

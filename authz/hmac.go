@@ -142,7 +142,9 @@ func (p *hmacParams) checkDate(v verifyInput) (Reason, string) {
 }
 
 // replayTTL is how long the replay guard keeps this signature's nonce.
-func (p *hmacParams) replayTTL(now time.Time) time.Duration { return replayTTL(p.signedAt, now) }
+func (p *hmacParams) replayTTL(now time.Time, maxSkew time.Duration) time.Duration {
+	return replayTTL(p.signedAt, now, maxSkew)
+}
 
 // signingString builds the string the client signed: one line per listed
 // name, `name: value` with the name as the client listed it, or the

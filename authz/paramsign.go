@@ -148,11 +148,11 @@ func (p *paramSign) checkTimestamp(v verifyInput) (Reason, string) {
 
 // replayTTL is how long the replay guard keeps this signature's nonce; it
 // is asked only once the timestamp passed checkTimestamp.
-func (p *paramSign) replayTTL(now time.Time) time.Duration {
+func (p *paramSign) replayTTL(now time.Time, maxSkew time.Duration) time.Duration {
 	if !unixWithinWindow(p.timestamp, now, MaxClockSkew) {
-		return replayTTL(time.Time{}, now) // the longest; see replayTTL
+		return replayTTL(time.Time{}, now, maxSkew) // the longest; see replayTTL
 	}
-	return replayTTL(time.Unix(p.timestamp, 0), now)
+	return replayTTL(time.Unix(p.timestamp, 0), now, maxSkew)
 }
 
 // paramSignature is the seed's parameter signature: the parameters other

@@ -67,17 +67,38 @@ func signatureSkew(api *API) time.Duration {
 // remembered: until no API could accept that date any more, plus
 // replayMargin. The nonce is shared by all of an app's APIs, so the window
 // of the API that saw it first is not enough: a signature seen on a 2 s
-// API would pass again on a 1 h API once a 4 s nonce had lapsed. Only the
-// configurable maximum covers every API, including one whose window is
-// widened later.
-func replayTTL(signedAt, now time.Time) time.Duration {
-	if !withinWindow(signedAt, now, MaxClockSkew) {
+// API would pass again on a 1 h API once a 4 s nonce had lapsed.
+//
+// maxSkew is the widest window of any API now configured (the store keeps
+// it up to date on every API write; see LookupResult.MaxClockSkew); 0, or
+// anything out of range, stands for MaxClockSkew, the widest an API may
+// ever have. A window widened later does not lengthen nonces already
+// stored: see docs/clients.md.
+func replayTTL(signedAt, now time.Time, maxSkew time.Duration) time.Duration {
+	if maxSkew <= 0 || maxSkew > MaxClockSkew {
+		maxSkew = MaxClockSkew
+	}
+	if !withinWindow(signedAt, now, maxSkew) {
 		// No accepted signature gets here (its date passed a narrower
 		// window); remember it as long as any could be.
-		return 2*MaxClockSkew + replayMargin
+		return 2*maxSkew + replayMargin
 	}
-	// |signedAt - now| <= MaxClockSkew, so Sub cannot saturate.
-	return signedAt.Sub(now) + MaxClockSkew + replayMargin
+	// |signedAt - now| <= maxSkew <= MaxClockSkew, so Sub cannot saturate.
+	return signedAt.Sub(now) + maxSkew + replayMargin
+}
+
+// nonceSkew is the maxSkew of replayTTL for a Check on api: the widest
+// window the store reports, and never less than api's own (a store that
+// lags behind the API record it just served must not shorten the nonce
+// below the window it was accepted in).
+func nonceSkew(reported time.Duration, api *API) time.Duration {
+	if reported <= 0 {
+		return 0 // unknown: the longest
+	}
+	if api != nil {
+		return max(reported, signatureSkew(api))
+	}
+	return reported
 }
 
 // withinWindow reports whether t is within skew of now, bounds included.

@@ -67,6 +67,12 @@ type LookupResult struct {
 	Keys     map[string]*Key // by HashAppKey of the app_key
 	AppCodes map[string]*AppCodeRecord
 	Tokens   map[string]*Token
+	// MaxClockSkew is the widest signature window of any API now
+	// configured, which the store keeps on every API write: a replay nonce
+	// lives until no API could accept its date. 0 when unknown (not read,
+	// or never written); nonces then live for the longest an API may have
+	// (the constant MaxClockSkew). Stores fill it when AppKeys is set.
+	MaxClockSkew time.Duration
 }
 
 // PrincipalQuery is round trip two.

@@ -48,8 +48,15 @@ func FuzzTimeWindow(f *testing.F) {
 		if got, want := unixMilliWithinWindow(sec, now, time.Duration(skewNs)), within(msInstant); got != want {
 			t.Fatalf("unixMilliWithinWindow(%d, %s, %s) = %v, want %v", sec, now, skew, got, want)
 		}
-		if ttl := replayTTL(tm, now); ttl < replayMargin || ttl > 2*MaxClockSkew+replayMargin {
-			t.Fatalf("replayTTL(%s, %s) = %s, outside [%s, %s]", tm, now, ttl, replayMargin, 2*MaxClockSkew+replayMargin)
+		maxSkew := time.Duration(skewNs)
+		ttl := replayTTL(tm, now, maxSkew)
+		if ttl < replayMargin || ttl > 2*MaxClockSkew+replayMargin {
+			t.Fatalf("replayTTL(%s, %s, %s) = %s, outside [%s, %s]", tm, now, maxSkew, ttl, replayMargin, 2*MaxClockSkew+replayMargin)
+		}
+		// A date any API could still accept is remembered until it
+		// cannot: now+ttl is past signedAt+maxSkew.
+		if maxSkew > 0 && maxSkew <= MaxClockSkew && withinWindow(tm, now, maxSkew) && now.Add(ttl).Before(tm.Add(maxSkew)) {
+			t.Fatalf("replayTTL(%s, %s, %s) = %s ends before the date leaves the window", tm, now, maxSkew, ttl)
 		}
 	})
 }

@@ -59,7 +59,21 @@ func (s *Store) writeAPI(ctx context.Context, a authz.API, update bool) error {
 		if update {
 			created = apiCreatedAt(old)
 		}
+		widest, stored, err := s.widestSkew(ctx, tx, a.ID, a.ClockSkew)
+		if err != nil {
+			return err
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			// A wider maximum is written before the API that needs it,
+			// a narrower one after (on a Cluster, writes apply in order).
+			if widest > stored {
+				s.setMaxSkew(ctx, pipe, widest)
+			}
+			defer func() {
+				if widest <= stored {
+					s.setMaxSkew(ctx, pipe, widest)
+				}
+			}()
 			pipe.Del(ctx, apiK)
 			pipe.HSet(ctx, apiK, encodeAPI(a, created))
 			pipe.SAdd(ctx, s.keys.apis(), a.ID)
@@ -176,7 +190,13 @@ func (s *Store) DeleteAPI(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		widest, _, err := s.widestSkew(ctx, tx, id, 0)
+		if err != nil {
+			return err
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			// The maximum can only shrink: written after the deletion.
+			defer s.setMaxSkew(ctx, pipe, widest)
 			pipe.Del(ctx, apiK, grantsK)
 			dropLimits(pipe)
 			pipe.SRem(ctx, s.keys.apis(), id)

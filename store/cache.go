@@ -26,10 +26,15 @@ import (
 // TTL only bounds how long a record that was changed behind appauthz's back
 // (by hand in redis-cli) can be served.
 //
-// While the subscription is down, every record is fetched again; when
-// Redis does not answer, a cached record keeps being served for at most
-// the stale window counted from the last moment it was known current (its
-// fetch, or the loss of the subscription), then the Check fails closed.
+// While the subscription is down, every record is fetched again; only
+// when that fetch fails (Redis does not answer this Check) is a cached
+// record served, for at most the stale window counted from the last moment
+// it was known current (its fetch, or the loss of the subscription), then
+// the Check fails closed. Once the subscription is back, nothing fetched
+// before it is served, fresh or stale: each (re)subscription starts a new
+// epoch, and records, fetches in flight and stale fallbacks of an older
+// epoch are refused, since an invalidation published before the
+// resubscription was lost.
 //
 // Records, and the maps of a result, are shared between Checks and must
 // not be modified.
@@ -60,7 +65,10 @@ type Cache struct {
 	// coalesced counts misses that joined another Check's fetch.
 	coalesced atomic.Int64
 
-	lastFail   atomic.Int64 // unix ns of the last failed fetch
+	// epoch counts (re)subscriptions: a record fetched in an older epoch
+	// may have missed an invalidation and is never served once the
+	// subscription is back.
+	epoch      atomic.Uint64
 	subscribed atomic.Bool
 	lostAt     atomic.Int64 // unix ns when the subscription was last lost; 0 never
 }
@@ -178,10 +186,13 @@ const (
 	kindGrant
 	kindLimits
 	kindToken // fetched with the misses, never cached
+	// kindMaxSkew is the widest window of any API (maxskew.go), dropped
+	// with every API invalidation: each API write publishes one.
+	kindMaxSkew
 	numKinds
 )
 
-var kindNames = [numKinds]string{"key", "appcode", "api", "routes", "app", "grant", "limits", "token"}
+var kindNames = [numKinds]string{"key", "appcode", "api", "routes", "app", "grant", "limits", "token", "maxskew"}
 
 // ckey names one cached record: key a (app_key hash), appcode a (hash), api a,
 // routes, app a, grant a=api b=stage c=app, limits a=api b=app, token a
@@ -202,6 +213,7 @@ type entry struct {
 	one     any // map[string]*T holding just val (see newEntry); nil when absent
 	absent  bool
 	fetched int64  // unix ns at the start of the fetch
+	epoch   uint64 // the subscription epoch the fetch started in
 	ver     uint64 // grantVer of a grant entry's scope at insert
 	size    int    // estimated bytes, for the weigher
 }
@@ -225,21 +237,29 @@ func (c *Cache) lifetime(e *entry) time.Duration {
 
 // fresh reports whether e can answer without Redis.
 func (c *Cache) fresh(k ckey, e *entry, now int64) bool {
-	if !c.subscribed.Load() || now-e.fetched >= int64(c.ttl(k.kind, e)) {
+	if !c.subscribed.Load() || e.epoch != c.epoch.Load() || now-e.fetched >= int64(c.ttl(k.kind, e)) {
 		return false
 	}
 	return k.kind != kindGrant || e.ver == c.grantVersion(grantScope{k.a, k.b})
 }
 
 // usableStale reports whether e may answer while Redis does not: it was
-// known current no longer than the stale window ago.
+// known current no longer than the stale window ago, and, when the
+// subscription is up, fetched since it came up (an older record may have
+// missed an invalidation published while the subscription was down).
 func (c *Cache) usableStale(k ckey, e *entry, now int64) bool {
 	if k.kind == kindGrant && e.ver != c.grantVersion(grantScope{k.a, k.b}) {
 		return false // invalidated: known wrong
 	}
 	known := e.fetched
+	// subscribed is read before epoch: a resubscription bumps the epoch
+	// before it sets subscribed, so "up" is never paired with an epoch
+	// older than the subscription's.
+	up := c.subscribed.Load()
 	switch {
-	case c.subscribed.Load():
+	case up && e.epoch != c.epoch.Load():
+		return false
+	case up:
 		// A live subscription would have dropped the record on a change.
 		known = now
 	case c.lostAt.Load() > known:
@@ -288,12 +308,17 @@ func (c *Cache) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 	case isID(q.APIID):
 		ws = append(ws, want{k: ckey{kind: kindAPI, a: q.APIID}})
 	}
+	signers := false
 	for _, k := range q.AppKeys {
 		if isID(k) {
 			// Cached by the app_key's hash, the name invalidations use;
 			// the app_key itself is kept only for format-1 reads.
 			ws = append(ws, want{k: ckey{kind: kindKey, a: authz.HashAppKey(k)}, appKey: k})
+			signers = true
 		}
+	}
+	if signers { // only app_keys sign: the widest window sizes nonces
+		ws = append(ws, want{k: ckey{kind: kindMaxSkew}})
 	}
 	for _, h := range q.AppCodeHashes {
 		if validHash(h) {
@@ -323,6 +348,8 @@ func (c *Cache) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 			res.AppCodes = addOne(res.AppCodes, &shared[1], w.e.one, w.k.a, v)
 		case *authz.Token:
 			res.Tokens = addOne(res.Tokens, &shared[2], w.e.one, w.k.a, v)
+		case *maxSkewRecord:
+			res.MaxClockSkew = v.d
 		}
 	}
 	return res, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -23,23 +22,29 @@ type want struct {
 }
 
 // flight is one fetch of a record in progress; concurrent Checks missing
-// the same record wait for it instead of asking Redis again.
+// the same record wait for it instead of asking Redis again, if it started
+// in their subscription epoch.
 type flight struct {
-	done chan struct{}
-	e    *entry
-	err  error
+	done  chan struct{}
+	epoch uint64
+	e     *entry
+	err   error
 }
-
-// retryAfterFailure is how long after a failed fetch records in the stale
-// window are served without asking Redis: otherwise every Check would wait
-// for --redis-timeout before being answered from memory.
-const retryAfterFailure = time.Second
 
 // resolve answers every want: from the cache when fresh, otherwise from
 // one pipelined fetch of all the misses this Check leads, plus the fetches
-// other Checks already lead. When Redis fails, a stale record still within
-// the stale window answers; any other miss fails the whole call.
+// other Checks of the same subscription epoch already lead. When that
+// fetch fails, a stale record still within the stale window answers; any
+// other miss fails the whole call.
+//
+// A stale record is served only after Redis failed this Check: never
+// "Redis failed a moment ago, so skip it", since Redis may be back and
+// hold a revocation the lost subscription did not deliver.
 func (c *Cache) resolve(ctx context.Context, ws []want) error {
+	// The epoch is read before the cache: a record or flight of this
+	// epoch, or a newer one, was fetched after any invalidation this
+	// Check could have missed.
+	epoch := c.epoch.Load()
 	now := c.now().UnixNano()
 	misses := 0
 	for i := range ws {
@@ -55,14 +60,7 @@ func (c *Cache) resolve(ctx context.Context, ws []want) error {
 			continue
 		}
 		if ok {
-			// Redis failed a moment ago: answer from the stale window
-			// without waiting for it to fail again.
-			if now-c.lastFail.Load() < int64(retryAfterFailure) && c.usableStale(w.k, e, now) {
-				w.e, w.done = e, true
-				c.stats.stale[w.k.kind].Inc()
-				continue
-			}
-			w.stale = e
+			w.stale = e // the fallback if the fetch fails
 		}
 		c.stats.misses[w.k.kind].Inc()
 		misses++
@@ -79,19 +77,22 @@ func (c *Cache) resolve(ctx context.Context, ws []want) error {
 		if w.done {
 			continue
 		}
-		if f := c.flights[w.k]; f != nil {
+		// A flight of an older epoch may read Redis before a change
+		// whose invalidation was lost: lead a new one (the old one
+		// still answers the Checks that joined it).
+		if f := c.flights[w.k]; f != nil && f.epoch >= epoch {
 			w.fl = f
 			c.coalesced.Add(1)
 			continue
 		}
-		w.fl, w.lead = &flight{done: make(chan struct{})}, true
+		w.fl, w.lead = &flight{done: make(chan struct{}), epoch: epoch}, true
 		c.flights[w.k] = w.fl
 		leads = append(leads, i)
 	}
 	c.mu.Unlock()
 
 	if len(leads) > 0 {
-		c.fetchLeads(ctx, ws, leads, now)
+		c.fetchLeads(ctx, ws, leads, now, epoch)
 	}
 
 	for i := range ws {
@@ -121,7 +122,7 @@ func (c *Cache) resolve(ctx context.Context, ws []want) error {
 // fetchLeads fetches the records this Check leads in one round trip,
 // caches them unless an invalidation overlapped the fetch, and releases
 // every Check waiting on them.
-func (c *Cache) fetchLeads(ctx context.Context, ws []want, leads []int, started int64) {
+func (c *Cache) fetchLeads(ctx context.Context, ws []want, leads []int, started int64, epoch uint64) {
 	keys := make([]ckey, len(leads))
 	appKeys := make([]string, len(leads))
 	for j, i := range leads {
@@ -129,14 +130,12 @@ func (c *Cache) fetchLeads(ctx context.Context, ws []want, leads []int, started 
 	}
 	gen := c.gen.Load()
 	vals, err := c.st.fetch(ctx, keys, appKeys)
-	if err != nil {
-		c.lastFail.Store(c.now().UnixNano())
-	}
 	var es []*entry
 	if err == nil {
 		es = make([]*entry, len(keys))
 		for j, k := range keys {
 			es[j] = newEntry(k, vals[j], started)
+			es[j].epoch = epoch
 		}
 		c.invMu.RLock()
 		if c.gen.Load() == gen {
@@ -160,7 +159,9 @@ func (c *Cache) fetchLeads(ctx context.Context, ws []want, leads []int, started 
 		} else {
 			f.e = es[j]
 		}
-		delete(c.flights, ws[i].k)
+		if c.flights[ws[i].k] == f { // a newer epoch may have replaced it
+			delete(c.flights, ws[i].k)
+		}
 	}
 	c.mu.Unlock()
 	for _, i := range leads {
@@ -228,6 +229,8 @@ func (s *Store) fetch(ctx context.Context, keys []ckey, appKeys []string) ([]any
 			cmds[i] = pipe.HGet(ctx, s.keys.appLimits(k.a), k.b)
 		case kindToken:
 			cmds[i] = pipe.Get(ctx, s.keys.token(k.a))
+		case kindMaxSkew:
+			cmds[i] = pipe.Get(ctx, s.keys.maxSkew())
 		}
 	}
 	if err := execPipe(ctx, pipe); err != nil {
@@ -308,6 +311,10 @@ func (s *Store) decodeFetched(k ckey, cmd redis.Cmder) (any, error) {
 			return nil, err
 		}
 		return tok, nil
+	case kindMaxSkew:
+		if d := parseMaxSkew(cmd.(*redis.StringCmd).Val()); d > 0 {
+			return &maxSkewRecord{d}, nil
+		}
 	}
 	return nil, nil
 }

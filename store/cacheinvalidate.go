@@ -77,6 +77,10 @@ func (c *Cache) subscribeOnce(ctx context.Context) (confirmed bool) {
 			if m.Kind == "subscribe" {
 				// A migration announced while unsubscribed was missed.
 				c.reloadFormat(ctx)
+				// A new epoch before the flush: a fetch started before
+				// it, or a stale record a Check picked up before it, is
+				// never served after it (cache.go, cachefetch.go).
+				c.epoch.Add(1)
 				c.Flush()
 				c.stats.invalidations["flush"].Inc()
 				c.subscribed.Store(true)
@@ -141,6 +145,7 @@ func (c *Cache) Invalidate(msg string) {
 		c.c.Invalidate(ckey{kind: kindAppCode, a: rest})
 	case "api":
 		c.c.Invalidate(ckey{kind: kindAPI, a: rest})
+		c.c.Invalidate(ckey{kind: kindMaxSkew}) // every API write keeps it
 	case "routes":
 		c.c.Invalidate(ckey{kind: kindRoutes})
 	case "token": // not cached

@@ -318,7 +318,7 @@ func TestClusterAdminWrites(t *testing.T) {
 	if err := s.CountAuthFailure(ctx, authz.HashAppKey(a.AppKey), "192.0.2.1", time.Minute); err != nil {
 		t.Errorf("CountAuthFailure: %v", err)
 	}
-	if _, f, err := s.TokenClient(ctx, a.AppKey, "192.0.2.1"); err != nil || f.Key.Count != 1 || f.Source.Count != 1 || f.Key.TTL <= 0 {
+	if _, f, err := s.TokenClient(ctx, a.AppKey, "192.0.2.1"); err != nil || f.Key.Count != 1 || f.Source.Count != 0 || f.Key.TTL <= 0 {
 		t.Errorf("failure counters after one failure: %+v, %v", f, err)
 	}
 	saveTok(t, s, "a", a.AppKey)

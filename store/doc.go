@@ -19,6 +19,7 @@
 //	                              rate ("100/s"), burst, quota ("10000/day")
 //	api:{api_id}:grants     set   "app_id stage" of each grant on the API
 //	apis                    set   every API id
+//	maxskew                 string the widest clock skew of any API, in ms (maxskew.go)
 //	routes                  hash  api_id → JSON route {api, host, path_prefix, methods}
 //	grant:{api_id}:{stage}  hash  app_id → expires_at (unix seconds, 0 = none, +0 = the epoch)
 //	token:{sha256hex}       string JSON {app_id, app_key, scopes}, with TTL

@@ -25,6 +25,10 @@ func (k keyspace) legacyKey(appKey string) string { return k.prefix + "key:{" + 
 // commands that name a key by its id.
 func (k keyspace) keyID(id string) string { return k.prefix + "keyid:{" + id + "}" }
 
+// maxSkew holds the widest signature window of any API in milliseconds
+// (maxskew.go), kept by every API write.
+func (k keyspace) maxSkew() string { return k.prefix + "maxskew" }
+
 // format holds the store's format version (formatVersion).
 func (k keyspace) format() string { return k.prefix + "format" }
 

@@ -46,6 +46,11 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 	for i, h := range tokens {
 		tokenCmds[i] = pipe.Get(ctx, s.keys.token(h))
 	}
+	// Only app_keys sign requests: the widest window sizes their nonces.
+	var skewCmd *redis.StringCmd
+	if len(appKeys) > 0 {
+		skewCmd = pipe.Get(ctx, s.keys.maxSkew())
+	}
 	if err := execPipe(ctx, pipe); err != nil {
 		return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", err)
 	}
@@ -54,6 +59,9 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 		Keys:     make(map[string]*authz.Key, len(appKeys)),
 		AppCodes: make(map[string]*authz.AppCodeRecord, len(codes)),
 		Tokens:   make(map[string]*authz.Token, len(tokens)),
+	}
+	if skewCmd != nil {
+		res.MaxClockSkew = parseMaxSkew(skewCmd.Val()) // redis.Nil: "", unknown
 	}
 	var err error
 	if apiCmd != nil {

@@ -164,21 +164,19 @@ func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error)
 	return true, nil
 }
 
-// CountAuthFailure counts a failed client authentication (oauth2.Backend):
-// INCR and PEXPIRE in one MULTI (one per counter on a Cluster), so every
-// counter has a TTL.
+// CountAuthFailure counts a failed client authentication (oauth2.Backend)
+// against the existing key it named, or else against its source, never
+// both: INCR and PEXPIRE in one MULTI, so the counter has a TTL.
 func (s *Store) CountAuthFailure(ctx context.Context, keyHash, source string, window time.Duration) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	name := s.keys.authFailures("addr", source)
+	if validHash(keyHash) {
+		name = s.keys.authFailures("key", keyHash)
+	}
 	err := s.txPipelined(ctx, func(pipe redis.Pipeliner) error {
-		names := []string{s.keys.authFailures("addr", source)}
-		if validHash(keyHash) {
-			names = append(names, s.keys.authFailures("key", keyHash))
-		}
-		for _, n := range names {
-			pipe.Incr(ctx, n)
-			pipe.PExpire(ctx, n, window)
-		}
+		pipe.Incr(ctx, name)
+		pipe.PExpire(ctx, name, window)
 		return nil
 	})
 	return opErr("count auth failure", err)

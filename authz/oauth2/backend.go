@@ -24,10 +24,12 @@ type Backend interface {
 	// RevokeToken deletes the token with this hash if it was issued to
 	// appID (ErrNotOwner otherwise); an unknown hash is not an error.
 	RevokeToken(ctx context.Context, hash, appID string) error
-	// CountAuthFailure records one failed client authentication for source
-	// and, when it names an existing key, for that key (keyHash is its
-	// Client.KeyHash; "" otherwise). Each count is forgotten after window
-	// without a new failure.
+	// CountAuthFailure records one failed client authentication: against
+	// the key when it names an existing one (keyHash is its
+	// Client.KeyHash), otherwise (keyHash "") against source. Never both:
+	// a guess at a known key's secret must not lock out the other clients
+	// of its source, nor an unknown key other keys. Each count is
+	// forgotten after window without a new failure.
 	CountAuthFailure(ctx context.Context, keyHash, source string, window time.Duration) error
 }
 

@@ -53,6 +53,13 @@ func readForm(r *http.Request) (url.Values, *oauthError) {
 // looking at the secret, and checks the secret in constant time. Every
 // failure is invalid_client with the same description, so a caller never
 // learns whether the key or the secret was wrong.
+//
+// Failures are throttled per client, not per connection: a request that
+// names an existing key is counted and throttled against that key only,
+// one naming no key against its source address only. So guessing the
+// secret of key K locks K but no other key, and a source spraying unknown
+// keys locks itself out but not a client with a valid key behind the same
+// proxy.
 func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Values) (*Client, *oauthError) {
 	appKey, secrets, e := clientCredentials(r, form)
 	if e != nil {
@@ -63,7 +70,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Va
 	if err != nil {
 		return nil, h.storeDown(ctx, err)
 	}
-	if wait := h.throttled(fails); wait > 0 {
+	if wait := h.throttled(cl, fails); wait > 0 {
 		e := fail(http.StatusTooManyRequests, ErrSlowDown, "too many failed client authentications; retry after the time in Retry-After")
 		e.retryAfter = wait
 		return nil, e
@@ -86,7 +93,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Va
 	}
 	if cl == nil || restricted || !ok || stored == "" || cl.ExpiresAt.Passed(h.now()) {
 		counted := ""
-		if cl != nil && !restricted {
+		if cl != nil {
 			counted = cl.KeyHash // count guesses against keys that exist
 		}
 		if err := h.backend.CountAuthFailure(ctx, counted, source, h.window); err != nil {
@@ -100,18 +107,18 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Va
 	return cl, nil
 }
 
-// throttled is how long to wait when the source or the key is over the
-// failure limit, or 0.
-func (h *Handler) throttled(f Failures) (wait time.Duration) {
-	if h.maxFailures <= 0 {
+// throttled is how long to wait, or 0: when the request names an existing
+// key, while that key is over the failure limit; otherwise while the
+// source is.
+func (h *Handler) throttled(cl *Client, f Failures) time.Duration {
+	c := f.Source
+	if cl != nil {
+		c = f.Key
+	}
+	if h.maxFailures <= 0 || c.Count < h.maxFailures {
 		return 0
 	}
-	for _, c := range []Counter{f.Source, f.Key} {
-		if c.Count >= h.maxFailures {
-			wait = max(wait, c.TTL, time.Second)
-		}
-	}
-	return wait
+	return max(c.TTL, time.Second)
 }
 
 // clientCredentials returns the app_key and the candidate secrets. With

@@ -80,9 +80,10 @@ func (f *fakeBackend) RevokeToken(_ context.Context, hash, appID string) error {
 func (f *fakeBackend) CountAuthFailure(_ context.Context, appKey, source string, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.failures["addr:"+source]++
 	if appKey != "" {
 		f.failures["key:"+appKey]++
+	} else {
+		f.failures["addr:"+source]++
 	}
 	return nil
 }
@@ -224,8 +225,8 @@ func TestThrottling(t *testing.T) {
 			t.Fatalf("bad secret: %d", r.status)
 		}
 	}
-	if fb.failures["addr:203.0.113.1"] != 2 || fb.failures["key:rw"] != 2 {
-		t.Fatalf("failures %v: the forwarded address of a trusted proxy and the key must be counted", fb.failures)
+	if fb.failures["key:rw"] != 2 || fb.failures["addr:203.0.113.1"] != 0 {
+		t.Fatalf("failures %v: a guess at an existing key counts against the key only", fb.failures)
 	}
 	good := append(basic("rw", "rw-secret"), "X-Forwarded-For", "203.0.113.2")
 	r := call(t, h, "/oauth2/token", "grant_type=client_credentials", good...)
@@ -239,6 +240,46 @@ func TestThrottling(t *testing.T) {
 	call(t, h, "/oauth2/token", "grant_type=client_credentials", append(basic("zz", "x"), "X-Forwarded-For", "203.0.113.3")...)
 	if _, ok := fb.failures["key:zz"]; ok || fb.failures["addr:203.0.113.3"] != 1 {
 		t.Errorf("failures %v", fb.failures)
+	}
+}
+
+// TestOneAbuserLocksOutNoOne: the failures of one client never throttle
+// another, whether they share the proxy (no X-Forwarded-For trusted) or
+// not.
+func TestOneAbuserLocksOutNoOne(t *testing.T) {
+	const grant = "grant_type=client_credentials"
+	proxy := WithTrustedProxies([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")})
+	from := func(addr string, cred []string) []string {
+		if addr == "" {
+			return cred // straight from the proxy: every client has its address
+		}
+		return append(cred, "X-Forwarded-For", addr)
+	}
+	for name, tc := range map[string]struct {
+		abuse      []string // repeated past the limit
+		abuseFrom  string
+		victim     []string
+		victimFrom string
+		abuserCode int // the abuser's answer once over the limit
+	}{
+		"unknown keys, other source": {basic("nokey", "x"), "203.0.113.1", basic("ro", "p+%s"), "203.0.113.2", 429},
+		"unknown keys, same proxy":   {basic("nokey", "x"), "", basic("ro", "p+%s"), "", 429},
+		"guessing K, L same source":  {basic("rw", "guess"), "203.0.113.1", basic("ro", "p+%s"), "203.0.113.1", 429},
+		"restricted key, same proxy": {basic("sig", "sig-secret"), "", basic("rw", "rw-secret"), "", 429},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := New(newFake(), WithFailureLimit(3, time.Minute), proxy)
+			var last reply
+			for range 10 {
+				last = call(t, h, "/oauth2/token", grant, from(tc.abuseFrom, tc.abuse)...)
+			}
+			if last.status != tc.abuserCode || last.body["error"] != ErrSlowDown {
+				t.Errorf("abuser after 10 failures: %d %v, want %d slow_down", last.status, last.body, tc.abuserCode)
+			}
+			if r := call(t, h, "/oauth2/token", grant, from(tc.victimFrom, tc.victim)...); r.status != 200 {
+				t.Errorf("the other client: %d %v, want a token", r.status, r.body)
+			}
+		})
 	}
 }
 

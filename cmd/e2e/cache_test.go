@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/authz/sign"
 	"github.com/appauthz/appauthz/store/redistest"
 )
 
@@ -123,4 +127,72 @@ func TestCacheStaleServesCachedKey(t *testing.T) {
 	r.Stop()
 	d.waitHealth(t, healthpb.HealthCheckResponse_NOT_SERVING, 10*time.Second)
 	d.check(t, req).wantAllow(t, "shop")
+}
+
+// A key revoked right as Redis comes back is refused at once, by the key
+// method and by HMAC: a cached record is served stale only when Redis
+// fails the Check at hand, never because it failed a moment ago, and
+// nothing cached before a resubscription is served after it. Redis comes
+// back with its data (restored from a snapshot, as from its AOF), the key
+// is revoked before or while authzd resubscribes, and the next Checks are
+// refused.
+func TestCacheRevocationRightAsRedisReturns(t *testing.T) {
+	needsOneServer(t, "the test stops and restarts Redis")
+	r := redistest.Start(t)
+	url := r.URL()
+	keyID := ctl(t, url, "app", "create", "--name", "Signer", "--id", "signer", "--key", sigKey, "--secret", sigSecret)["key_id"].(string)
+	ctl(t, url, "api", "create", "--id", "sig", "--methods", "key,hmac", "--access", "authenticated")
+	d := startAuthzd(t, url, "--cache-stale", "1h", "--cache-ttl", "1h", "--drain-delay", "0")
+	byKey := withAPI(get("http://x/orders", "X-App-Key", sigKey), "sig")
+	signed := func() extauthz.HTTPRequest {
+		return withAPI(hmacReq(t, sign.HMAC{}, "GET", "http://hmac.com/orders?n="+strconv.FormatInt(time.Now().UnixNano(), 10), nil), "sig")
+	}
+	d.check(t, byKey).wantAllow(t, "signer")
+	d.check(t, signed()).wantAllow(t, "signer")
+
+	snap := snapshotRedis(t, r.Client(t))
+	r.Stop()
+	d.waitHealth(t, healthpb.HealthCheckResponse_NOT_SERVING, 10*time.Second)
+	d.check(t, byKey).wantAllow(t, "signer") // the stale window, as designed
+
+	r.Restart(t)
+	restoreRedis(t, r.Client(t), snap)
+	ctl(t, url, "key", "revoke", keyID)
+	d.check(t, byKey).wantDeny(t, 401, "UnknownAppKey")
+	d.check(t, signed()).wantDeny(t, 401, "UnknownAppKey")
+	d.waitHealth(t, healthpb.HealthCheckResponse_SERVING, 10*time.Second)
+	d.check(t, byKey).wantDeny(t, 401, "UnknownAppKey")
+	d.check(t, signed()).wantDeny(t, 401, "UnknownAppKey")
+}
+
+// snapshotRedis DUMPs every key of rdb with its TTL.
+func snapshotRedis(t *testing.T, rdb *redis.Client) map[string][2]string {
+	t.Helper()
+	ctx := t.Context()
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := map[string][2]string{}
+	for _, k := range keys {
+		v, err := rdb.Dump(ctx, k).Result()
+		if err != nil {
+			t.Fatalf("DUMP %s: %v", k, err)
+		}
+		ttl := rdb.PTTL(ctx, k).Val()
+		snap[k] = [2]string{v, strconv.FormatInt(max(int64(ttl/time.Millisecond), 0), 10)}
+	}
+	return snap
+}
+
+// restoreRedis writes a snapshot back into an empty Redis.
+func restoreRedis(t *testing.T, rdb *redis.Client, snap map[string][2]string) {
+	t.Helper()
+	ctx := t.Context()
+	for k, v := range snap {
+		ms, _ := strconv.ParseInt(v[1], 10, 64)
+		if err := rdb.Restore(ctx, k, time.Duration(ms)*time.Millisecond, v[0]).Err(); err != nil {
+			t.Fatalf("RESTORE %s: %v", k, err)
+		}
+	}
 }

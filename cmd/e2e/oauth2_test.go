@@ -323,31 +323,48 @@ func TestOAuth2EndToEnd(t *testing.T) {
 
 // Failed client authentications are throttled per source address and per
 // app_key; a correct secret is refused too while throttled.
+// TestOAuth2Throttling: failed client authentications are throttled per
+// client, so one abuser locks out no one else, even though every request
+// reaches authzd through the same (trusted) proxy: a source spraying
+// unknown keys is throttled while another source's valid key still gets a
+// token, and guessing the secret of key K locks K, not key L, not even
+// from the guesser's own address.
 func TestOAuth2Throttling(t *testing.T) {
 	w := newOAuthWorld(t, "--oauth2-max-failures", "3", "--oauth2-failure-window", "1m", "--trusted-proxies", "127.0.0.1")
 	d := w.d
 	from := func(a string) []string { return []string{"X-Forwarded-For", "198.51.100.200, " + a} }
+	const abuserA, clientB, guesser = "203.0.113.7", "203.0.113.8", "203.0.113.9"
+
+	// Source A hammers with unknown keys and is throttled...
 	for i := range 3 {
-		r := d.post(t, "/oauth2/token", grant(""), w.rw, "guess-"+string(rune('a'+i)), from("203.0.113.7")...)
-		wantOAuthError(t, r, 401, "invalid_client")
+		wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), "no-such-key-"+string(rune('a'+i)), "x", from(abuserA)...), 401, "invalid_client")
 	}
-	r := d.post(t, "/oauth2/token", grant(""), w.rw, w.rwSecret, from("203.0.113.7")...)
+	r := d.post(t, "/oauth2/token", grant(""), "no-such-key-z", "x", from(abuserA)...)
 	wantOAuthError(t, r, 429, "slow_down")
 	if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
 		t.Errorf("429 without a Retry-After: %v", r.header)
 	}
-	// The key is throttled from any address...
-	wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), w.rw, w.rwSecret, from("203.0.113.8")...), 429, "slow_down")
-	// ...and the address for any key; other keys from other addresses pass.
-	wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), w.ro, w.roSecret, from("203.0.113.7")...), 429, "slow_down")
-	if r := d.post(t, "/oauth2/token", grant(""), w.ro, w.roSecret, from("203.0.113.9")...); r.status != 200 {
-		t.Fatalf("an untouched key from a fresh address: %d %v", r.status, r.body)
+	// ...source B, through the same proxy, still gets a token.
+	if r := d.post(t, "/oauth2/token", grant(""), w.ro, w.roSecret, from(clientB)...); r.status != 200 {
+		t.Fatalf("a valid key from another source while A is throttled: %d %v", r.status, r.body)
 	}
-	// Unknown keys count against the address only, and every counter has
-	// a TTL: the failure counters cannot grow Redis.
-	for range 4 {
-		d.post(t, "/oauth2/token", grant(""), "no-such-key", "x", from("203.0.113.10")...)
+
+	// Guessing K's (rw's) secret locks K from any address, right secret
+	// included, and no other key.
+	for i := range 3 {
+		wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), w.rw, "guess-"+string(rune('a'+i)), from(guesser)...), 401, "invalid_client")
 	}
+	wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), w.rw, w.rwSecret, from(guesser)...), 429, "slow_down")
+	wantOAuthError(t, d.post(t, "/oauth2/token", grant(""), w.rw, w.rwSecret, from(clientB)...), 429, "slow_down")
+	if r := d.post(t, "/oauth2/token", grant(""), w.ro, w.roSecret, from(guesser)...); r.status != 200 {
+		t.Fatalf("key L from the address that guessed at K: %d %v", r.status, r.body)
+	}
+	if r := d.post(t, "/oauth2/token", grant(""), w.other, w.otherSecret, from(abuserA)...); r.status != 200 {
+		t.Fatalf("a valid key from the source throttled for unknown keys: %d %v", r.status, r.body)
+	}
+
+	// Each failure has one counter (the key's or the source's), and every
+	// counter has a TTL: the failure counters cannot grow Redis.
 	ctx := t.Context()
 	rdb := w.redis.client(t)
 	var keys []string
@@ -358,8 +375,8 @@ func TestOAuth2Throttling(t *testing.T) {
 		}
 		keys = append(keys, ks...)
 	}
-	if len(keys) != 3 { // key rw, addresses .7 and .10
-		t.Errorf("failure counters %v, want the rw key's and two addresses'", keys)
+	if len(keys) != 2 { // key rw, address A
+		t.Errorf("failure counters %v, want the rw key's and address A's", keys)
 	}
 	for _, k := range keys {
 		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Minute {

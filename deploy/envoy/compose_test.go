@@ -3,6 +3,7 @@ package envoyconfig_test
 import (
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
@@ -18,6 +19,13 @@ import (
 // map form (KEY: value) so they can be read here.
 type composeFile struct {
 	Services map[string]composeService `json:"services"`
+	Networks map[string]struct {
+		IPAM struct {
+			Config []struct {
+				Subnet string `json:"subnet"`
+			} `json:"config"`
+		} `json:"ipam"`
+	} `json:"networks"`
 }
 
 type composeService struct {
@@ -33,6 +41,9 @@ type composeService struct {
 	Healthcheck *struct {
 		Test []string `json:"test"`
 	} `json:"healthcheck"`
+	Networks map[string]struct {
+		IPv4Address string `json:"ipv4_address"`
+	} `json:"networks"`
 }
 
 type composeBuild struct {
@@ -261,5 +272,29 @@ func TestDockerfileMatchesCompose(t *testing.T) {
 		if !slices.Contains(exposed, strconv.Itoa(int(p))) {
 			t.Errorf("Dockerfile EXPOSE %v lacks authzd port %d", exposed, p)
 		}
+	}
+}
+
+// authzd trusts X-Forwarded-For from Envoy and from nothing else, so
+// failed token requests are counted per client, not once for everyone
+// behind Envoy: Envoy has a fixed address in the network's fixed subnet,
+// and AUTHZ_TRUSTED_PROXIES is exactly that address.
+func TestComposeTrustsEnvoyOnly(t *testing.T) {
+	c := loadCompose(t)
+	envoyAddr, err := netip.ParseAddr(service(t, c, "envoy").Networks["default"].IPv4Address)
+	if err != nil {
+		t.Fatalf("envoy needs a fixed networks.default.ipv4_address for authzd to trust: %v", err)
+	}
+	cfg := c.Networks["default"].IPAM.Config
+	if len(cfg) != 1 {
+		t.Fatalf("the default network needs one fixed ipam subnet, got %+v", cfg)
+	}
+	subnet, err := netip.ParsePrefix(cfg[0].Subnet)
+	if err != nil || !subnet.Contains(envoyAddr) {
+		t.Errorf("envoy's address %s is not in the network's subnet %q (%v)", envoyAddr, cfg[0].Subnet, err)
+	}
+	got := service(t, c, "authzd").Environment["AUTHZ_TRUSTED_PROXIES"]
+	if want := envoyAddr.String() + "/32"; got != want && got != envoyAddr.String() {
+		t.Errorf("authzd AUTHZ_TRUSTED_PROXIES = %q, want Envoy's address %s only", got, want)
 	}
 }
