@@ -116,3 +116,23 @@ func (s *Store) MaxClockSkew(ctx context.Context) (time.Duration, error) {
 
 // maxSkewRecord is the cached value of maxskew.
 type maxSkewRecord struct{ d time.Duration }
+
+// refreshMaxSkew recomputes maxskew from every API, for data written
+// before API writes kept it (authzctl migrate). It publishes as an API
+// write does, so caches drop the old value.
+func (s *Store) refreshMaxSkew(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.watchTx(ctx, func(tx txn) error {
+		widest, stored, err := s.widestSkew(ctx, tx, "", 0)
+		if err != nil || widest == stored {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			s.setMaxSkew(ctx, pipe, widest)
+			s.publish(ctx, pipe, msgAPI(""))
+			return nil
+		})
+		return err
+	}, s.keys.maxSkew())
+}

@@ -122,3 +122,27 @@ func TestLookupReportsMaxSkew(t *testing.T) {
 		return err == nil && r.MaxClockSkew == time.Hour
 	})
 }
+
+// Data written before maxskew existed has none: authzctl migrate computes
+// it, so nonces stop living a day without waiting for an API write.
+func TestMigrateComputesMaxSkew(t *testing.T) {
+	s, rdb, _ := newTestStore(t)
+	ctx := context.Background()
+	for id, d := range map[string]time.Duration{"short": 2 * time.Second, "long": time.Hour} {
+		if err := s.CreateAPI(ctx, hmacAPI(id, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdb.Del(ctx, s.keys.maxSkew()) // as an older version left it
+	if got, _ := s.MaxClockSkew(ctx); got != 0 {
+		t.Fatalf("widest clock skew %s with the key deleted, want 0 (unknown)", got)
+	}
+	for range 2 { // idempotent
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.MaxClockSkew(ctx); got != time.Hour {
+			t.Fatalf("widest clock skew %s after migrate, want 1h", got)
+		}
+	}
+}

@@ -132,6 +132,12 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		res.Other++
 	}
 
+	// Data written before maxskew existed has none, and nonces would live
+	// authz.MaxClockSkew until the next API write: compute it now.
+	if err := s.refreshMaxSkew(ctx); err != nil {
+		return res, opErr("migrate", err)
+	}
+
 	// Recorded last: a run that failed midway leaves format 1, so authzd
 	// keeps reading both layouts and the next run finishes the work.
 	if err := s.rdb.Set(ctx2, s.keys.format(), FormatVersion, 0).Err(); err != nil {
