@@ -34,6 +34,12 @@ type credential struct {
 	// everything else passed (signature methods).
 	nonce    string
 	nonceTTL func(api *API) time.Duration
+	// nonceAlways claims the nonce even on an API without replay
+	// protection: a client-chosen X-Ca-Nonce is single-use by definition.
+	nonceAlways bool
+
+	// xca is the parsed xca credential, for Alibaba's deny headers.
+	xca *xcaParams
 }
 
 // verifyInput is what a signature check needs.
@@ -51,6 +57,9 @@ type verifyInput struct {
 func detectCredentials(r *Request, q []QueryParam) []*credential {
 	var out []*credential
 	if c := detectHMAC(r); c != nil {
+		out = append(out, c)
+	}
+	if c := detectXCA(r, q); c != nil {
 		out = append(out, c)
 	}
 	if c := detectBearer(r); c != nil {
