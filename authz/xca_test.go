@@ -1,11 +1,13 @@
 package authz
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -498,5 +500,30 @@ func TestHeaderSafe(t *testing.T) {
 	}
 	if got := headerSafe(strings.Repeat("x", 50), 10); len(got) != 10 || !strings.HasSuffix(got, "...") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// BenchmarkXCAVerify is an xca Check in the core, beside
+// BenchmarkHMACVerify: a JSON body with Content-MD5, and a form body.
+func BenchmarkXCAVerify(b *testing.B) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		for _, kind := range []string{"json", "form"} {
+			b.Run(fmt.Sprintf("%s/body=%dKiB", kind, size>>10), func(b *testing.B) {
+				ctype, body := "application/json", bytes.Repeat([]byte("a"), size)
+				if kind == "form" {
+					ctype, body = contentForm, []byte("a="+strings.Repeat("b", size-2))
+				}
+				// No nonce: the same request is checked again and again.
+				r := xcaSigned(b, sign.XCA{NoNonce: true}, "POST", "/orders?id=7", body, map[string]string{"Content-Type": ctype}, api("xca"))
+				e := sigEngine(xcaFixture(), testNow)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for b.Loop() {
+					if d := e.Check(context.Background(), r); !d.Allow {
+						b.Fatal(d.Reason)
+					}
+				}
+			})
+		}
 	}
 }
