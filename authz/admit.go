@@ -31,7 +31,7 @@ func (e *Engine) admit(ctx context.Context, c *check, cr *credential, d Decision
 		Limits: EffectiveLimits(c.api, c.princ.Limits[d.Identity.AppID]),
 	}
 	if cr.nonce != "" && (c.api.ReplayProtection || cr.nonceAlways) {
-		aq.Nonce, aq.NonceTTL = cr.nonce, cr.nonceTTL(c.api)
+		aq.Nonce, aq.NonceTTL = cr.nonce, cr.nonceTTL(c.now)
 	}
 	if aq.Nonce == "" && aq.Limits.IsZero() {
 		return d

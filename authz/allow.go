@@ -90,8 +90,10 @@ func identityHeaders(id Identity) []HeaderValue {
 		{HeaderMethod, string(id.Method)},
 		{HeaderAPI, id.API},
 	}
-	if id.AppKey != "" {
-		h = append(h, HeaderValue{HeaderKey, id.AppKey})
+	// The key id, never the app_key: on an API that accepts the key
+	// method the app_key is a complete credential.
+	if id.KeyID != "" {
+		h = append(h, HeaderValue{HeaderKey, id.KeyID})
 	}
 	if len(id.Scopes) > 0 {
 		h = append(h, HeaderValue{HeaderScopes, strings.Join(id.Scopes, " ")})

@@ -13,6 +13,7 @@ type credential struct {
 
 	// What to look up; exactly one is set for a well-formed credential.
 	appKey      string // key, hmac, paramsign
+	keyHash     string // HashAppKey(appKey), set by the engine for the lookup
 	appCodeHash string // appcode
 	tokenHash   string // oauth2
 
@@ -30,10 +31,11 @@ type credential struct {
 	// whose proof is the credential itself. It returns ReasonOK or a reason
 	// with a message.
 	verify func(v verifyInput) (Reason, string)
-	// nonce, when set, is claimed in the replay guard for ttl after
-	// everything else passed (signature methods).
+	// nonce, when set, is claimed in the replay guard after everything
+	// else passed (signature methods), for nonceTTL(now): it depends on
+	// the signed date, which verify reads.
 	nonce    string
-	nonceTTL func(api *API) time.Duration
+	nonceTTL func(now time.Time) time.Duration
 	// nonceAlways claims the nonce even on an API without replay
 	// protection: a client-chosen X-Ca-Nonce is single-use by definition.
 	nonceAlways bool

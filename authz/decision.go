@@ -5,7 +5,7 @@ package authz
 type Identity struct {
 	AppID   string
 	AppName string
-	AppKey  string   // empty for AppCode
+	KeyID   string   // the key's id, never its app_key; empty for AppCode
 	Method  Method   // the auth method that succeeded
 	API     string   // the API id
 	Scopes  []string // granted scopes, when any
@@ -24,6 +24,9 @@ type Decision struct {
 	Allow   bool
 	Reason  Reason // ReasonOK when allowed
 	Message string // human text; never contains a secret
+	// Detail, when set, is the real cause of a deny whose Message is kept
+	// vague on purpose; it goes to the log only, never to the client.
+	Detail string
 
 	// Identity is filled on allow, and as far as it is known on deny
 	// (for logs: a disabled app still has an id).

@@ -79,6 +79,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 		switch {
 		case cr.bad != "":
 		case cr.appKey != "":
+			cr.keyHash = HashAppKey(cr.appKey)
 			lq.AppKeys = appendUnique(lq.AppKeys, cr.appKey)
 		case cr.appCodeHash != "":
 			lq.AppCodeHashes = appendUnique(lq.AppCodeHashes, cr.appCodeHash)
@@ -200,10 +201,17 @@ func (c *check) appOf(cr *credential) (string, *Decision) {
 		}
 		d = c.denyFor(ReasonInvalidToken, "", Identity{Method: cr.method})
 	default:
-		if k := c.lookup.Keys[cr.appKey]; k != nil && !expired(k.ExpiresAt, c.now) {
+		k := c.lookup.Keys[cr.keyHash]
+		if k != nil && !expired(k.ExpiresAt, c.now) && k.Allows(cr.method) {
 			return k.AppID, nil
 		}
+		// A key restricted to other methods answers as an unknown one, so
+		// a bare app_key seen on the wire does not even confirm it exists;
+		// the log (Detail) says why.
 		d = c.denyFor(ReasonUnknownAppKey, "", Identity{Method: cr.method})
+		if k != nil && !k.Allows(cr.method) {
+			d.Detail = fmt.Sprintf("key %s may not be used with method %s (its methods: %s)", k.KeyID, cr.method, methodList(k.Methods))
+		}
 	}
 	return "", &d
 }
@@ -221,10 +229,10 @@ func (c *check) authenticate(cr *credential) Decision {
 		id.AppID, status = rec.AppID, rec.Status
 	case MethodOAuth2:
 		tok := c.lookup.Tokens[cr.tokenHash]
-		id.AppID, id.AppKey, id.Scopes = tok.AppID, tok.AppKey, tok.Scopes
+		id.AppID, id.KeyID, id.Scopes = tok.AppID, tok.KeyID, tok.Scopes
 	default:
-		key = c.lookup.Keys[cr.appKey]
-		id.AppID, id.AppKey, id.Scopes, status = key.AppID, key.AppKey, key.Scopes, key.Status
+		key = c.lookup.Keys[cr.keyHash]
+		id.AppID, id.KeyID, id.Scopes, status = key.AppID, key.KeyID, key.Scopes, key.Status
 	}
 	app := c.princ.Apps[id.AppID]
 	if app == nil {

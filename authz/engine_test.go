@@ -26,13 +26,13 @@ func fixture() *fakeStore {
 	f.apps["app1"] = &App{ID: "app1", Name: "App One", Status: StatusActive}
 	f.apps["app2"] = &App{ID: "app2", Name: "Disabled", Status: StatusDisabled}
 	f.apps["app3"] = &App{ID: "app3", Name: "Lapsed", Status: StatusActive}
-	f.keys["k1"] = &Key{AppKey: "k1", AppID: "app1", Secret: "s1", Scopes: []string{"orders:read"}, Status: StatusActive}
-	f.keys["k2"] = &Key{AppKey: "k2", AppID: "app2", Secret: "s2", Status: StatusActive}
-	f.keys["k3"] = &Key{AppKey: "k3", AppID: "app1", Secret: "s3", Status: StatusActive, ExpiresAt: ExpiryAt(testNow.Add(-time.Second))}
-	f.keys["k4"] = &Key{AppKey: "k4", AppID: "app1", Secret: "s4", Status: StatusDisabled}
-	f.keys["k5"] = &Key{AppKey: "k5", AppID: "app3", Secret: "s5", Status: StatusActive}
-	f.keys["kw"] = &Key{AppKey: "kw", AppID: "app1", Secret: "sw", Scopes: []string{"orders:read", "orders:write"}, Status: StatusActive}
-	f.keys["ghost"] = &Key{AppKey: "ghost", AppID: "deleted-app", Status: StatusActive}
+	f.keys["k1"] = &Key{KeyID: "kid_k1", AppID: "app1", Secret: "s1", Scopes: []string{"orders:read"}, Status: StatusActive}
+	f.keys["k2"] = &Key{KeyID: "kid_k2", AppID: "app2", Secret: "s2", Status: StatusActive}
+	f.keys["k3"] = &Key{KeyID: "kid_k3", AppID: "app1", Secret: "s3", Status: StatusActive, ExpiresAt: ExpiryAt(testNow.Add(-time.Second))}
+	f.keys["k4"] = &Key{KeyID: "kid_k4", AppID: "app1", Secret: "s4", Status: StatusDisabled}
+	f.keys["k5"] = &Key{KeyID: "kid_k5", AppID: "app3", Secret: "s5", Status: StatusActive}
+	f.keys["kw"] = &Key{KeyID: "kid_kw", AppID: "app1", Secret: "sw", Scopes: []string{"orders:read", "orders:write"}, Status: StatusActive}
+	f.keys["ghost"] = &Key{KeyID: "kid_ghost", AppID: "deleted-app", Status: StatusActive}
 	f.appcodes[HashAppCode("CODE1")] = &AppCodeRecord{AppID: "app1", Status: StatusActive}
 	f.appcodes[HashAppCode("CODE2")] = &AppCodeRecord{AppID: "app2", Status: StatusDisabled}
 	f.grant("orders", "RELEASE", "app1", &Grant{})
@@ -180,6 +180,11 @@ func TestCheck(t *testing.T) {
 			}
 			if _, hasKey := set[HeaderKey]; hasKey != (tc.method != MethodAppCode) {
 				t.Errorf("x-appauthz-key presence wrong for %s: %v", tc.method, set)
+			}
+			// The key header carries the key id, never an app_key (a
+			// credential on any API that accepts key).
+			if v, hasKey := set[HeaderKey]; hasKey && (v != d.Identity.KeyID || !strings.HasPrefix(v, "kid_")) {
+				t.Errorf("x-appauthz-key = %q, want the key id %q", v, d.Identity.KeyID)
 			}
 		})
 	}

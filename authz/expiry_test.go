@@ -94,7 +94,7 @@ func TestCheckExpiredAtEpochAndYear1(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := fixture()
 			f.apps["app9"] = &App{ID: "app9", Name: "Nine", Status: StatusActive}
-			f.keys["k9"] = &Key{AppKey: "k9", AppID: "app9", Secret: "s9", Status: StatusActive, ExpiresAt: tc.key}
+			f.keys["k9"] = &Key{KeyID: "kid_k9", AppID: "app9", Secret: "s9", Status: StatusActive, ExpiresAt: tc.key}
 			f.grant("orders", "RELEASE", "app9", &Grant{ExpiresAt: tc.grant})
 			e := NewEngine(f, WithClock(func() time.Time { return testNow }))
 			d := e.Check(context.Background(), req("GET", "/orders", map[string]string{"x-app-key": "k9"}, api("orders")))

@@ -57,7 +57,7 @@ func (f *fakeStore) Lookup(ctx context.Context, q LookupQuery) (LookupResult, er
 	}
 	for _, k := range q.AppKeys {
 		if v := f.keys[k]; v != nil {
-			res.Keys[k] = v
+			res.Keys[HashAppKey(k)] = v
 		}
 	}
 	for _, h := range q.AppCodeHashes {

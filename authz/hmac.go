@@ -11,6 +11,7 @@ import (
 	"hash"
 	"slices"
 	"strings"
+	"time"
 )
 
 // MaxSignedBody is the largest body an HMAC or form parameter signature
@@ -44,7 +45,7 @@ func detectHMAC(r *Request) *credential {
 			headers:  []string{h},
 			verify:   p.verify,
 			nonce:    signatureNonce("hmac", p.appKey, p.rawSig),
-			nonceTTL: replayTTL,
+			nonceTTL: p.replayTTL,
 		}
 	}
 	return nil
@@ -71,6 +72,9 @@ func (p *hmacParams) verify(v verifyInput) (Reason, string) {
 	}
 	if r.BodyTruncated || len(r.Body) > MaxSignedBody {
 		return ReasonBodyTooLarge, fmt.Sprintf("an HMAC-signed body must be complete and at most %d bytes", MaxSignedBody)
+	}
+	if reason, msg := bodyWithheld(r); reason != ReasonOK {
+		return reason, msg
 	}
 	for _, h := range api.EnforceHeaders {
 		if !p.signs(h) {
@@ -130,11 +134,15 @@ func (p *hmacParams) checkDate(v verifyInput) (Reason, string) {
 	if err != nil {
 		return ReasonBadRequest, err.Error()
 	}
-	if !withinSkew(v.api, t, v.now) {
+	if !withinWindow(t, v.now, signatureSkew(v.api)) {
 		return ReasonClockSkew, fmt.Sprintf("the %s header is more than %s away from the server's time: sync the client clock and sign a fresh date", name, signatureSkew(v.api))
 	}
+	p.signedAt = t
 	return ReasonOK, ""
 }
+
+// replayTTL is how long the replay guard keeps this signature's nonce.
+func (p *hmacParams) replayTTL(now time.Time) time.Duration { return replayTTL(p.signedAt, now) }
 
 // signingString builds the string the client signed: one line per listed
 // name, `name: value` with the name as the client listed it, or the

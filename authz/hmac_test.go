@@ -31,8 +31,8 @@ func sigFixture() *fakeStore {
 	f.apis["sig-strict"] = &API{ID: "sig-strict", Methods: []Method{MethodHMAC, MethodParamSign}, Access: AccessAuthenticated, ReplayProtection: true,
 		HMACAlgorithms: []string{"hmac-sha512"}, EnforceHeaders: []string{"date", "request-line", "x-request-id"}, ClockSkew: 30 * time.Second, TimestampRequired: true}
 	f.apis["sig-or-key"] = &API{ID: "sig-or-key", Methods: []Method{MethodHMAC, MethodParamSign, MethodKey}, Access: AccessAuthenticated}
-	f.keys[seedKey] = &Key{AppKey: seedKey, AppID: "app1", Secret: seedSecret, Status: StatusActive}
-	f.keys["foobar"] = &Key{AppKey: "foobar", AppID: "app1", Secret: "my.secret", Status: StatusActive}
+	f.keys[seedKey] = &Key{KeyID: "kid_seed", AppID: "app1", Secret: seedSecret, Status: StatusActive}
+	f.keys["foobar"] = &Key{KeyID: "kid_foobar", AppID: "app1", Secret: "my.secret", Status: StatusActive}
 	return f
 }
 
@@ -80,7 +80,7 @@ func TestHMACSeedVector(t *testing.T) {
 	}
 	at, _ := http.ParseTime(seedDate)
 	d := sigEngine(sigFixture(), at).Check(context.Background(), r)
-	if !d.Allow || d.Identity.AppKey != seedKey || d.Identity.Method != MethodHMAC {
+	if !d.Allow || d.Identity.KeyID != "kid_seed" || d.Identity.Method != MethodHMAC {
 		t.Fatalf("seed vector: %s %s", d.Reason, d.Message)
 	}
 	if !slices.Equal(d.HeadersToRemove, []string{"authorization"}) {

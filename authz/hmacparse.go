@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // hmacUsage ends every parse error, so a client sees the expected shape.
@@ -17,9 +18,10 @@ const maxSignedHeaders = 64
 type hmacParams struct {
 	appKey    string
 	algorithm string
-	headers   []string // as listed by the client, in order
-	signature []byte   // decoded
-	rawSig    string   // as sent, for the replay nonce
+	headers   []string  // as listed by the client, in order
+	signature []byte    // decoded
+	rawSig    string    // as sent, for the replay nonce
+	signedAt  time.Time // the signed date, once verify has read it
 }
 
 // parseHMACParams parses what follows the `hmac` scheme word: a

@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -144,14 +146,30 @@ type App struct {
 	Status Status
 }
 
-// Key is one app_key/app_secret pair of an app.
+// Key is one app_key/app_secret pair of an app. It is found by the app_key
+// but names itself by KeyID: the app_key is a credential on any API that
+// accepts the key method, so it never leaves authzd (headers, metadata,
+// logs) and Redis holds only its SHA-256.
 type Key struct {
-	AppKey    string
-	AppID     string
-	Secret    string
-	Scopes    []string
+	KeyID  string // stable, random, not a credential
+	AppID  string
+	Secret string
+	Scopes []string
+	// Methods the key may be used with; empty means every method the API
+	// accepts.
+	Methods   []Method
 	Status    Status
 	ExpiresAt Expiry // zero value: never
+}
+
+// Allows reports whether the key may be used with method m.
+func (k *Key) Allows(m Method) bool { return len(k.Methods) == 0 || slices.Contains(k.Methods, m) }
+
+// HashAppKey is how app_keys are stored and looked up: Redis names a key
+// record by the SHA-256 of its app_key, as it does AppCodes.
+func HashAppKey(appKey string) string {
+	sum := sha256.Sum256([]byte(appKey))
+	return hex.EncodeToString(sum[:])
 }
 
 // AppCodeRecord is what an AppCode hash resolves to.

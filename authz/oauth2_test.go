@@ -12,9 +12,9 @@ func TestBearerAndMethodScopes(t *testing.T) {
 	f := fixture()
 	f.apis["tok"] = &API{ID: "tok", Methods: []Method{MethodOAuth2, MethodKey, MethodAppCode}, AppCodeMode: AppCodeHeader, Access: AccessAuthenticated,
 		MethodScopes: map[string][]string{"GET": {"orders:read"}, "POST": {"orders:write"}, "DELETE": {"orders:write", "orders:admin"}}}
-	f.tokens[HashToken("rw-token")] = &Token{AppID: "app1", AppKey: "kw", Scopes: []string{"orders:read", "orders:write"}}
-	f.tokens[HashToken("ro-token")] = &Token{AppID: "app1", AppKey: "k1", Scopes: []string{"orders:read"}}
-	f.tokens[HashToken("off-token")] = &Token{AppID: "app2", AppKey: "k2"}
+	f.tokens[HashToken("rw-token")] = &Token{AppID: "app1", KeyID: "kid_kw", Scopes: []string{"orders:read", "orders:write"}}
+	f.tokens[HashToken("ro-token")] = &Token{AppID: "app1", KeyID: "kid_k1", Scopes: []string{"orders:read"}}
+	f.tokens[HashToken("off-token")] = &Token{AppID: "app2", KeyID: "kid_k2"}
 	e := NewEngine(f, WithClock(func() time.Time { return testNow }))
 	tests := []struct {
 		name, method, auth string
@@ -57,7 +57,7 @@ func TestBearerAndMethodScopes(t *testing.T) {
 				t.Errorf("scopes %v, want %q", d.Identity.Scopes, tc.scopes)
 			}
 			if d.Allow && strings.HasPrefix(strings.ToLower(tc.auth), "bearer") {
-				if d.Identity.Method != MethodOAuth2 || d.Identity.AppKey == "" || !slices.Contains(d.HeadersToRemove, "authorization") {
+				if d.Identity.Method != MethodOAuth2 || d.Identity.KeyID == "" || !slices.Contains(d.HeadersToRemove, "authorization") {
 					t.Errorf("identity %+v, removed %v", d.Identity, d.HeadersToRemove)
 				}
 			}

@@ -57,7 +57,7 @@ func detectParamSign(r *Request, q []QueryParam) *credential {
 	// only for a while. With a timestamp, a repeat within the window is a
 	// replay.
 	if p.hasTimestamp {
-		c.nonce, c.nonceTTL = signatureNonce("paramsign", p.appKey, p.sign), replayTTL
+		c.nonce, c.nonceTTL = signatureNonce("paramsign", p.appKey, p.sign), p.replayTTL
 	}
 	return c
 }
@@ -112,19 +112,47 @@ func newParamSign(all []QueryParam) (*paramSign, Reason, string) {
 	return p, ReasonOK, ""
 }
 
-// verify checks the timestamp window, then the signature.
+// verify checks that a declared body arrived, the timestamp window, then
+// the signature.
 func (p *paramSign) verify(v verifyInput) (Reason, string) {
+	if reason, msg := bodyWithheld(v.req); reason != ReasonOK {
+		return reason, msg
+	}
 	if !p.hasTimestamp && v.api.TimestampRequired {
 		return ReasonBadRequest, "this API requires apiTimestamp (Unix seconds) among the signed parameters"
 	}
-	if p.hasTimestamp && !withinSkew(v.api, time.Unix(p.timestamp, 0), v.now) {
-		return ReasonClockSkew, fmt.Sprintf("apiTimestamp is more than %s away from the server's time: sync the client clock and sign a fresh timestamp", signatureSkew(v.api))
+	if p.hasTimestamp {
+		if reason, msg := p.checkTimestamp(v); reason != ReasonOK {
+			return reason, msg
+		}
 	}
 	want := paramSignature(p.params, v.key.Secret)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(p.sign)) != 1 {
 		return ReasonInvalidSignature, "the parameter signature does not match: sort every parameter but sign by name, join name=value with &, append the app secret, and send the SHA-512 in lowercase hex (see docs/clients.md)"
 	}
 	return ReasonOK, ""
+}
+
+// checkTimestamp checks apiTimestamp against the API's window. A value in
+// milliseconds, which some clients send, is named as such.
+func (p *paramSign) checkTimestamp(v verifyInput) (Reason, string) {
+	skew := signatureSkew(v.api)
+	if unixWithinWindow(p.timestamp, v.now, skew) {
+		return ReasonOK, ""
+	}
+	if unixWithinWindow(p.timestamp/1000, v.now, skew) {
+		return ReasonClockSkew, fmt.Sprintf("apiTimestamp %d looks like milliseconds: send Unix seconds, e.g. %d", p.timestamp, v.now.Unix())
+	}
+	return ReasonClockSkew, fmt.Sprintf("apiTimestamp is more than %s away from the server's time: sync the client clock and sign a fresh timestamp", skew)
+}
+
+// replayTTL is how long the replay guard keeps this signature's nonce; it
+// is asked only once the timestamp passed checkTimestamp.
+func (p *paramSign) replayTTL(now time.Time) time.Duration {
+	if !unixWithinWindow(p.timestamp, now, MaxClockSkew) {
+		return replayTTL(time.Time{}, now) // the longest; see replayTTL
+	}
+	return replayTTL(time.Unix(p.timestamp, 0), now)
 }
 
 // paramSignature is the seed's parameter signature: the parameters other

@@ -55,16 +55,16 @@ func (r AdmitResult) Limited() bool {
 // LookupQuery is round trip one.
 type LookupQuery struct {
 	APIID         string   // the API named by the proxy; "" to fetch the route table
-	AppKeys       []string // app_keys to fetch
+	AppKeys       []string // app_keys to fetch (the store looks them up by HashAppKey)
 	AppCodeHashes []string // sha256 hex of AppCodes to fetch
 	TokenHashes   []string // sha256 hex of bearer tokens to fetch
 }
 
 // LookupResult answers a LookupQuery.
 type LookupResult struct {
-	API      *API    // nil when APIID was "" or the API does not exist
-	Routes   []Route // the route table, when APIID was ""
-	Keys     map[string]*Key
+	API      *API            // nil when APIID was "" or the API does not exist
+	Routes   []Route         // the route table, when APIID was ""
+	Keys     map[string]*Key // by HashAppKey of the app_key
 	AppCodes map[string]*AppCodeRecord
 	Tokens   map[string]*Token
 }
@@ -91,6 +91,6 @@ type PrincipalResult struct {
 // Token is what an opaque bearer token resolves to.
 type Token struct {
 	AppID  string
-	AppKey string
+	KeyID  string // the key it was issued to
 	Scopes []string
 }

@@ -96,7 +96,7 @@ func detectXCA(r *Request, q []QueryParam) *credential {
 	// A nonce that is sent is single-use, per app key; without one the
 	// timestamp window is the only limit on a replay.
 	if p.nonce != "" {
-		c.nonce, c.nonceTTL, c.nonceAlways = signatureNonce("xca", key, p.nonce), xcaNonceTTL, true
+		c.nonce, c.nonceTTL, c.nonceAlways = signatureNonce("xca", key, p.nonce), p.replayTTL, true
 	}
 	return c
 }
@@ -127,7 +127,7 @@ func (p *xcaParams) verify(v verifyInput, q []QueryParam) (Reason, string) {
 	ctype, _, _ := mime.ParseMediaType(r.Headers["content-type"])
 	isForm := ctype == contentForm
 	md5Header, hasMD5 := r.Headers["content-md5"]
-	if reason, msg := xcaBodyWithheld(r); reason != ReasonOK {
+	if reason, msg := bodyWithheld(r); reason != ReasonOK {
 		return p.fail(reason, "Invalid Request Body", msg)
 	}
 	if (isForm || hasMD5) && (r.BodyTruncated || len(r.Body) > MaxSignedBody) {
@@ -188,7 +188,7 @@ func (p *xcaParams) checkTimestamp(api *API, now time.Time) (Reason, string) {
 		return p.fail(ReasonBadRequest, "Invalid Timestamp", "this API requires X-Ca-Timestamp (Unix milliseconds)")
 	case policy == XCATimestampRequiredSigned && !p.signsTimestamp():
 		return p.fail(ReasonMissingSignedHeader, "Invalid Timestamp", "X-Ca-Timestamp must be signed: add it to X-Ca-Signature-Headers (or have the API accept it unsigned with --xca-timestamp required)")
-	case !xcaWithinWindow(p.timestamp, now, xcaSkew(api)):
+	case !unixMilliWithinWindow(p.timestamp, now, xcaSkew(api)):
 		return p.fail(ReasonClockSkew, "Timestamp Expired", fmt.Sprintf("X-Ca-Timestamp is more than %s away from the server's time: sync the client clock and sign a fresh timestamp", xcaSkew(api)))
 	}
 	return ReasonOK, ""
@@ -210,46 +210,12 @@ func (p *xcaParams) fail(r Reason, caMsg, msg string) (Reason, string) {
 	return r, msg
 }
 
-// xcaNonceTTL is how long an accepted X-Ca-Nonce is remembered: the
-// timestamp passed a window of skew on either side of now, so twice the
-// skew covers every instant at which the request could pass again.
-func xcaNonceTTL(api *API) time.Duration { return 2 * xcaSkew(api) }
-
-// xcaWithinWindow reports whether a client's Unix-millisecond timestamp
-// is within skew of now, bounds included. It compares integers: now is a
-// real clock reading and skew is capped, so neither side can overflow,
-// and no difference with the client's value is ever computed.
-func xcaWithinWindow(ms int64, now time.Time, skew time.Duration) bool {
-	s := min(max(skew, 0), 24*time.Hour).Milliseconds()
-	n := now.UnixMilli()
-	return ms >= n-s && ms <= n+s
-}
-
-// xcaBodyWithheld refuses a request that declares a body the proxy did
-// not send (no with_request_body on the ext_authz filter): a form body's
-// fields are signed and a Content-MD5 covers the body, neither of which
-// can be checked without it, and the upstream would get a body nobody saw.
-func xcaBodyWithheld(r *Request) (Reason, string) {
-	if len(r.Body) > 0 || r.BodyTruncated {
-		return ReasonOK, ""
+// replayTTL is how long the replay guard keeps this request's nonce:
+// until no API could accept its timestamp any more (see replayTTL in
+// signdate.go); without a timestamp, the longest.
+func (p *xcaParams) replayTTL(now time.Time) time.Duration {
+	if !p.hasTimestamp || !unixMilliWithinWindow(p.timestamp, now, MaxClockSkew) {
+		return replayTTL(time.Time{}, now)
 	}
-	declared := ""
-	if cl, ok := r.Headers["content-length"]; ok {
-		n, err := strconv.ParseUint(strings.TrimSpace(cl), 10, 64)
-		switch {
-		case err != nil:
-			declared = "a malformed Content-Length"
-		case n > 0:
-			declared = "Content-Length: " + strconv.FormatUint(n, 10)
-		}
-	}
-	if _, ok := r.Headers["transfer-encoding"]; ok && declared == "" {
-		if _, buffered := r.Headers["x-envoy-auth-partial-body"]; !buffered {
-			declared = "Transfer-Encoding"
-		}
-	}
-	if declared == "" {
-		return ReasonOK, ""
-	}
-	return ReasonBadRequest, "the request declares a body (" + declared + ") but the proxy sent none to check the signature against: enable with_request_body (with pack_as_bytes: true) on the Envoy ext_authz filter"
+	return replayTTL(time.UnixMilli(p.timestamp), now)
 }

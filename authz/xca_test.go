@@ -37,8 +37,9 @@ func xcaFixture() *fakeStore {
 	f.apis["appcode-only"] = &API{ID: "appcode-only", Methods: []Method{MethodAppCode}, AppCodeMode: AppCodeHeader, Access: AccessAuthorized}
 	f.grant("xca-granted", "TEST", "app1", &Grant{})
 	f.grant("appcode-only", "TEST", "app1", &Grant{})
-	f.keys[xcaKey] = &Key{AppKey: xcaKey, AppID: "app1", Secret: xcaSecret, Status: StatusActive}
-	f.keys["xca-off"] = &Key{AppKey: "xca-off", AppID: "app1", Secret: xcaSecret, Status: StatusDisabled}
+	f.keys[xcaKey] = &Key{KeyID: "kid_xca", AppID: "app1", Secret: xcaSecret, Status: StatusActive}
+	f.keys["xca-hmac-only"] = &Key{KeyID: "kid_xh", AppID: "app1", Secret: xcaSecret, Status: StatusActive, Methods: []Method{MethodHMAC}}
+	f.keys["xca-off"] = &Key{KeyID: "kid_off", AppID: "app1", Secret: xcaSecret, Status: StatusDisabled}
 	return f
 }
 
@@ -272,6 +273,7 @@ func TestXCACheck(t *testing.T) {
 		{name: "malformed query escape", method: "GET", uri: "/o?q=50", mod: func(r *Request) { r.RawQuery = "q=50%" }, reason: ReasonBadRequest, caMsg: "Invalid Url"},
 		{name: "wrong secret", s: sign.XCA{Key: xcaKey, Secret: "not-the-secret"}, method: "GET", uri: "/o", reason: ReasonInvalidSignature},
 		{name: "unknown key", s: sign.XCA{Key: "nobody", Secret: "x"}, method: "GET", uri: "/o", reason: ReasonUnknownAppKey, caMsg: "Invalid AppKey"},
+		{name: "key restricted to other methods", s: sign.XCA{Key: "xca-hmac-only", Secret: xcaSecret}, method: "GET", uri: "/o", reason: ReasonUnknownAppKey, caMsg: "Invalid AppKey"},
 		{name: "disabled key, after the signature", s: sign.XCA{Key: "xca-off", Secret: xcaSecret}, method: "GET", uri: "/o", reason: ReasonAppDisabled, caMsg: "Unauthorized"},
 		{name: "missing signature", method: "GET", uri: "/o", mod: del("x-ca-signature"), reason: ReasonMissingCredential, caMsg: "Empty Signature"},
 		{name: "missing key", method: "GET", uri: "/o", mod: del("x-ca-key"), reason: ReasonMissingCredential, caMsg: "Empty AppKey"},
@@ -473,7 +475,7 @@ func TestXCAErrorMessageShowsServerString(t *testing.T) {
 	}
 }
 
-func TestXCAWithinWindow(t *testing.T) {
+func TestXCATimestampWindow(t *testing.T) {
 	now := testNow
 	n := now.UnixMilli()
 	skew := 15 * time.Minute
@@ -485,11 +487,11 @@ func TestXCAWithinWindow(t *testing.T) {
 		{n, true}, {n - s, true}, {n + s, true}, {n - s - 1, false}, {n + s + 1, false},
 		{0, false}, {math.MaxInt64, false}, {math.MinInt64, false}, {n / 1000, false},
 	} {
-		if got := xcaWithinWindow(tt.ms, now, skew); got != tt.want {
-			t.Errorf("xcaWithinWindow(%d) = %v, want %v", tt.ms, got, tt.want)
+		if got := unixMilliWithinWindow(tt.ms, now, skew); got != tt.want {
+			t.Errorf("unixMilliWithinWindow(%d) = %v, want %v", tt.ms, got, tt.want)
 		}
 	}
-	if xcaWithinWindow(math.MaxInt64, now, time.Duration(math.MaxInt64)) {
+	if unixMilliWithinWindow(math.MaxInt64, now, time.Duration(math.MaxInt64)) {
 		t.Error("an unbounded skew let year 292 million pass")
 	}
 }

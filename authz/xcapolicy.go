@@ -70,7 +70,7 @@ func (a *API) xcaNonceRequired() bool { return a.XCANonce == XCANonceRequired }
 // xcaSkew is the API's X-Ca-Timestamp window.
 func xcaSkew(api *API) time.Duration {
 	if api.ClockSkew > 0 {
-		return api.ClockSkew
+		return min(api.ClockSkew, MaxClockSkew)
 	}
 	return XCADefaultClockSkew
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,24 +18,32 @@ import (
 // The app id, app_key and AppCode must all be free (ErrExists), checked and
 // written atomically.
 func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, error) {
-	out := CreatedApp{AppID: p.ID, Name: p.Name, AppKey: p.Key, AppSecret: p.Secret, AppCode: p.AppCode}
+	out := CreatedApp{AppID: p.ID, Name: p.Name, KeyID: newKeyID(), AppKey: p.Key, AppSecret: p.Secret, AppCode: p.AppCode}
 	if err := validName(p.Name); err != nil {
 		return CreatedApp{}, err
 	}
-	if err := fillCredentials(&out); err != nil {
+	methods, err := validKeyMethods(p.KeyMethods)
+	if err != nil {
+		return CreatedApp{}, err
+	}
+	if err := fillCredentials(&out, methods); err != nil {
 		return CreatedApp{}, err
 	}
 	codeHash := authz.HashAppCode(out.AppCode)
+	keyHash := authz.HashAppKey(out.AppKey)
 	now := s.now()
-	appK, keyK, codeK := s.keys.app(out.AppID), s.keys.key(out.AppKey), s.keys.appCode(codeHash)
+	appK, keyK, idK, codeK := s.keys.app(out.AppID), s.keys.key(keyHash), s.keys.keyID(out.KeyID), s.keys.appCode(codeHash)
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.watchTx(ctx, func(tx txn) error {
+	err = s.watchTx(ctx, func(tx txn) error {
 		if err := mustNotExist(ctx, tx, appK, fmt.Errorf("app id %q %w: pick another --id or omit it to generate one", out.AppID, ErrExists)); err != nil {
 			return err
 		}
-		if err := mustNotExist(ctx, tx, keyK, fmt.Errorf("app_key %q %w: pick another --key or omit it to generate one", out.AppKey, ErrExists)); err != nil {
+		if err := mustNotExist(ctx, tx, keyK, fmt.Errorf("that app_key %w: pick another --key or omit it to generate one", ErrExists)); err != nil {
+			return err
+		}
+		if err := mustNotExist(ctx, tx, idK, fmt.Errorf("generated key id %s %w: run the command again", out.KeyID, ErrExists)); err != nil {
 			return err
 		}
 		if err := mustNotExist(ctx, tx, codeK, fmt.Errorf("that AppCode %w (another app uses it): pick another --appcode or omit it to generate one", ErrExists)); err != nil {
@@ -46,14 +55,13 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 			pipe.HSet(ctx, appK, "name", out.Name, "status", string(authz.StatusActive),
 				"created_at", unixString(now), "appcode", codeHash)
 			pipe.SAdd(ctx, s.keys.apps(), out.AppID)
-			pipe.SAdd(ctx, s.keys.appKeys(out.AppID), out.AppKey)
-			pipe.HSet(ctx, keyK, encodeKey(authz.Key{AppID: out.AppID, Secret: s.sealSecret(out.AppKey, out.AppSecret), Status: authz.StatusActive}, now))
+			s.queueNewKey(ctx, pipe, keyHash, authz.Key{KeyID: out.KeyID, AppID: out.AppID, Secret: s.sealSecret(keyHash, out.AppSecret), Methods: methods, Status: authz.StatusActive}, now)
 			pipe.HSet(ctx, codeK, "app_id", out.AppID, "status", string(authz.StatusActive))
-			s.publish(ctx, pipe, msgApp(out.AppID), msgKey(out.AppKey), msgAppCode(codeHash))
+			s.publish(ctx, pipe, msgApp(out.AppID), msgAppCode(codeHash))
 			return nil
 		})
 		return err
-	}, appK, keyK, codeK)
+	}, appK, keyK, idK, codeK)
 	if err != nil {
 		return CreatedApp{}, opErr("create app", err)
 	}
@@ -61,7 +69,7 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 }
 
 // fillCredentials generates what is empty and validates what was given.
-func fillCredentials(a *CreatedApp) error {
+func fillCredentials(a *CreatedApp, methods []authz.Method) error {
 	if a.AppID == "" {
 		a.AppID = newAppID()
 	} else if err := validID("app id", a.AppID); err != nil {
@@ -70,6 +78,8 @@ func fillCredentials(a *CreatedApp) error {
 	if a.AppKey == "" {
 		a.AppKey = newAppKey()
 	} else if err := validID("app_key", a.AppKey); err != nil {
+		return err
+	} else if err := validKeyLength(a.AppKey, methods); err != nil {
 		return err
 	}
 	if a.AppSecret == "" {
@@ -147,6 +157,11 @@ func (s *Store) appInfos(ctx context.Context, ids []string) ([]AppInfo, error) {
 		}
 		created, _ := parseUnix("created_at", h["created_at"])
 		keys := keySets[i].Val()
+		for j, k := range keys {
+			if !isKeyID(k) { // format 1: an app_key, never shown
+				keys[j] = legacyKeyID(authz.HashAppKey(k))
+			}
+		}
 		slices.Sort(keys)
 		out = append(out, AppInfo{
 			AppID:      id,
@@ -224,9 +239,19 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		if len(h) == 0 {
 			return appNotFound(id)
 		}
-		appKeys, err := tx.SMembers(ctx, keysK).Result()
+		keyIDs, err := tx.SMembers(ctx, keysK).Result()
 		if err != nil {
 			return err
+		}
+		hashes, err := s.keyHashes(ctx, tx, keyIDs)
+		if err != nil {
+			return err
+		}
+		idOf := map[string]string{}
+		for i, h := range hashes {
+			if h != "" {
+				idOf[h] = keyIDs[i]
+			}
 		}
 		grants, err := tx.SMembers(ctx, grantsK).Result()
 		if err != nil {
@@ -242,7 +267,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		}
 		// Delete only records that still name this app: a stale set member
 		// must never take another app's key or AppCode with it.
-		owned, err := s.ownedBy(ctx, tx, id, appKeys, s.keys.key)
+		owned, err := s.ownedBy(ctx, tx, id, slices.Collect(maps.Keys(idOf)), s.keys.key)
 		if err != nil {
 			return err
 		}
@@ -259,9 +284,10 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 			pipe.SRem(ctx, s.keys.apps(), id)
 			dropLimits(pipe)
 			s.publish(ctx, pipe, msgApp(id))
-			for _, k := range owned {
-				pipe.Del(ctx, s.keys.key(k), s.keys.keyTokens(k))
-				s.publish(ctx, pipe, msgKey(k))
+			for _, h := range owned {
+				pipe.Del(ctx, s.keys.key(h), s.keys.keyTokens(h))
+				pipe.Del(ctx, s.keys.keyID(idOf[h]))
+				s.publish(ctx, pipe, msgKey(h))
 			}
 			for _, c := range codes {
 				pipe.Del(ctx, s.keys.appCode(c))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ func TestCreateAppGenerates(t *testing.T) {
 	for what, c := range map[string]struct{ got, pattern string }{
 		"app_id":     {a.AppID, `^[0-9a-f]{16}$`},
 		"app_key":    {a.AppKey, `^[0-9a-f]{32}$`},
+		"key_id":     {a.KeyID, `^kid_[a-z2-7]{20}$`},
 		"app_secret": {a.AppSecret, `^[0-9a-f]{32}$`},
 		"appcode":    {a.AppCode, `^[0-9A-F]{32}$`},
 	} {
@@ -46,8 +48,8 @@ func TestCreateAppGenerates(t *testing.T) {
 			t.Errorf("app hash %s = %q, want %q", f, h[f], v)
 		}
 	}
-	k, _ := rdb.HGetAll(ctx, "appauthz:key:{"+a.AppKey+"}").Result()
-	if k["app_id"] != a.AppID || k["secret"] != a.AppSecret || k["status"] != "active" || k["expires_at"] != "0" {
+	k, _ := rdb.HGetAll(ctx, "appauthz:key:{"+authz.HashAppKey(a.AppKey)+"}").Result()
+	if k["app_id"] != a.AppID || k["key_id"] != a.KeyID || k["secret"] != a.AppSecret || k["status"] != "active" || k["expires_at"] != "0" {
 		t.Errorf("key hash = %v", k)
 	}
 	c, _ := rdb.HGetAll(ctx, "appauthz:appcode:{"+authz.HashAppCode(a.AppCode)+"}").Result()
@@ -76,8 +78,9 @@ func TestCreateAppErrors(t *testing.T) {
 		"short appcode":     {CreateAppParams{Name: "n", AppCode: "abc"}, nil, "invalid AppCode"},
 		"non-ascii code":    {CreateAppParams{Name: "n", AppCode: "codé-12345"}, nil, "printable ASCII"},
 		"id taken":          {CreateAppParams{ID: "taken", Name: "n"}, ErrExists, `app id "taken" already exists`},
-		"key taken":         {CreateAppParams{Name: "n", Key: "taken-key"}, ErrExists, `app_key "taken-key" already exists`},
+		"key taken":         {CreateAppParams{Name: "n", Key: "taken-key-0123456789"}, ErrExists, "app_key already exists"},
 		"appcode taken":     {CreateAppParams{Name: "n", AppCode: "CODE-taken-0001"}, ErrExists, "AppCode already exists"},
+		"short bare key":    {CreateAppParams{Name: "n", Key: "short-key-15chr"}, nil, "at least 16"},
 		"control char name": {CreateAppParams{Name: "a\nb"}, nil, "control character"},
 	}
 	for name, tc := range tests {
@@ -112,7 +115,7 @@ func TestCreateAppRace(t *testing.T) {
 	s, _, _ := newTestStore(t)
 	for name, mk := range map[string]func(i int) CreateAppParams{
 		"same id":      func(i int) CreateAppParams { return CreateAppParams{ID: "race", Name: "n"} },
-		"same key":     func(i int) CreateAppParams { return CreateAppParams{Name: "n", Key: "race-key"} },
+		"same key":     func(i int) CreateAppParams { return CreateAppParams{Name: "n", Key: "race-key-0123456789"} },
 		"same appcode": func(i int) CreateAppParams { return CreateAppParams{Name: "n", AppCode: "RACE-CODE-1"} },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -143,8 +146,9 @@ func TestGetListApps(t *testing.T) {
 	s, _, _ := newTestStore(t)
 	ctx := context.Background()
 	mustCreateApp(t, s, "b-app")
-	mustCreateApp(t, s, "a-app")
-	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "a-app", Key: "a-second"}); err != nil {
+	first := mustCreateApp(t, s, "a-app")
+	second, err := s.CreateKey(ctx, CreateKeyParams{AppID: "a-app", Key: "a-second-0123456789"})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -152,7 +156,10 @@ func TestGetListApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AppInfo{AppID: "a-app", Name: "App a-app", Status: "active", CreatedAt: testNow, Keys: []string{"a-app-key", "a-second"}, HasAppCode: true}
+	// The app lists its keys by key id, never by app_key.
+	ids := []string{first.KeyID, second.KeyID}
+	slices.Sort(ids)
+	want := AppInfo{AppID: "a-app", Name: "App a-app", Status: "active", CreatedAt: testNow, Keys: ids, HasAppCode: true}
 	if !appInfoEqual(got, want) {
 		t.Fatalf("GetApp = %+v, want %+v", got, want)
 	}
@@ -212,7 +219,7 @@ func TestDeleteApp(t *testing.T) {
 	ctx := context.Background()
 	a := mustCreateApp(t, s, "gone")
 	keep := mustCreateApp(t, s, "kept")
-	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "gone", Key: "gone-2"}); err != nil {
+	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "gone", Key: "gone-2-0123456789"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateAPI(ctx, authz.API{ID: "orders", Methods: []authz.Method{authz.MethodKey}}); err != nil {
@@ -231,13 +238,13 @@ func TestDeleteApp(t *testing.T) {
 		t.Fatalf("GetApp after delete = %v", err)
 	}
 	res, err := s.Lookup(ctx, authz.LookupQuery{
-		AppKeys:       []string{"gone-key", "gone-2", "kept-key"},
+		AppKeys:       []string{"gone-key-0123456789", "gone-2-0123456789", "kept-key-0123456789"},
 		AppCodeHashes: []string{authz.HashAppCode(a.AppCode), authz.HashAppCode(keep.AppCode)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Keys) != 1 || res.Keys["kept-key"] == nil {
+	if len(res.Keys) != 1 || res.Keys[authz.HashAppKey("kept-key-0123456789")] == nil {
 		t.Errorf("keys after delete = %v, want only kept-key", res.Keys)
 	}
 	if len(res.AppCodes) != 1 || res.AppCodes[authz.HashAppCode(keep.AppCode)] == nil {
@@ -258,7 +265,7 @@ func TestDeleteApp(t *testing.T) {
 	}
 
 	// Its app_key and AppCode can be reused.
-	if _, err := s.CreateApp(ctx, CreateAppParams{Name: "again", Key: "gone-key", AppCode: a.AppCode}); err != nil {
+	if _, err := s.CreateApp(ctx, CreateAppParams{Name: "again", Key: "gone-key-0123456789", AppCode: a.AppCode}); err != nil {
 		t.Fatalf("reusing the deleted app's key and AppCode: %v", err)
 	}
 	if err := s.DeleteApp(ctx, "gone"); !errors.Is(err, ErrNotFound) {

@@ -21,7 +21,7 @@ const bulkBatch = 5000
 // seconds rather than the minutes of one CreateKey each. Unlike CreateKey
 // it takes no WATCH and no MULTI, so it does not check that a key is free
 // (an existing key is overwritten) and is not atomic as a whole; each key
-// is written with its set membership and its invalidation message.
+// is written with its key id, set membership and invalidation message.
 func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) error {
 	if err := validID("app id", appID); err != nil {
 		return err
@@ -30,8 +30,14 @@ func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) 
 		if err := validID("app_key", k.AppKey); err != nil {
 			return err
 		}
+		if err := validKeyLength(k.AppKey, nil); err != nil {
+			return err
+		}
 		if err := validSecret("app secret", k.Secret); err != nil {
 			return err
+		}
+		if _, err := cleanList("scope", k.Scopes, nil); err != nil {
+			return err // scopes become the x-appauthz-scopes header
 		}
 	}
 	n, err := s.rdb.Exists(ctx, s.keys.app(appID)).Result()
@@ -45,14 +51,11 @@ func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) 
 	for start := 0; start < len(keys); start += bulkBatch {
 		batch := keys[start:min(start+bulkBatch, len(keys))]
 		pipe := s.rdb.Pipeline()
-		members := make([]any, len(batch))
-		for i, k := range batch {
-			rec := authz.Key{AppID: appID, Secret: s.sealSecret(k.AppKey, k.Secret), Scopes: k.Scopes, Status: authz.StatusActive}
-			pipe.HSet(ctx, s.keys.key(k.AppKey), encodeKey(rec, now))
-			s.publish(ctx, pipe, msgKey(k.AppKey))
-			members[i] = k.AppKey
+		for _, k := range batch {
+			hash := authz.HashAppKey(k.AppKey)
+			rec := authz.Key{KeyID: newKeyID(), AppID: appID, Secret: s.sealSecret(hash, k.Secret), Scopes: k.Scopes, Status: authz.StatusActive}
+			s.queueNewKey(ctx, pipe, hash, rec, now)
 		}
-		pipe.SAdd(ctx, s.keys.appKeys(appID), members...)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("store: bulk load keys %d–%d of %d: %w", start, start+len(batch), len(keys), err)
 		}

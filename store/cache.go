@@ -183,7 +183,7 @@ const (
 
 var kindNames = [numKinds]string{"key", "appcode", "api", "routes", "app", "grant", "limits", "token"}
 
-// ckey names one cached record: key a (app_key), appcode a (hash), api a,
+// ckey names one cached record: key a (app_key hash), appcode a (hash), api a,
 // routes, app a, grant a=api b=stage c=app, limits a=api b=app, token a
 // (hash). A struct
 // key costs no allocation to build, unlike a concatenated string.
@@ -290,7 +290,9 @@ func (c *Cache) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 	}
 	for _, k := range q.AppKeys {
 		if isID(k) {
-			ws = append(ws, want{k: ckey{kind: kindKey, a: k}})
+			// Cached by the app_key's hash, the name invalidations use;
+			// the app_key itself is kept only for format-1 reads.
+			ws = append(ws, want{k: ckey{kind: kindKey, a: authz.HashAppKey(k)}, appKey: k})
 		}
 	}
 	for _, h := range q.AppCodeHashes {

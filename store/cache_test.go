@@ -159,7 +159,7 @@ func TestCacheAnswersLikeStore(t *testing.T) {
 	c := startCache(t, s, CacheConfig{})
 	lqs := []authz.LookupQuery{
 		{APIID: "orders", AppKeys: []string{a.AppKey, "nope", "bad key!"}, AppCodeHashes: []string{authz.HashAppCode(a.AppCode), authz.HashAppCode("x"), "nothex"}},
-		{AppKeys: []string{"app2-key"}},
+		{AppKeys: []string{"app2-key-0123456789"}},
 		{APIID: "missing"},
 	}
 	pqs := []authz.PrincipalQuery{
@@ -240,7 +240,7 @@ func TestCacheInvalidation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r.Keys[k]
+		return r.Keys[authz.HashAppKey(k)]
 	}
 	principal := func() authz.PrincipalResult {
 		r, err := c.Principal(ctx, authz.PrincipalQuery{AppIDs: []string{"app1"}, GrantAPI: "orders", LimitAPI: "orders"})
@@ -250,13 +250,13 @@ func TestCacheInvalidation(t *testing.T) {
 		return r
 	}
 
-	if lookupKey("newkey") != nil {
+	if lookupKey("newkey-0123456789") != nil {
 		t.Fatal("unknown key found")
 	}
-	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "newkey"}); err != nil {
+	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "newkey-0123456789"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a created key to replace its negative entry", func() bool { return lookupKey("newkey") != nil })
+	waitFor(t, "a created key to replace its negative entry", func() bool { return lookupKey("newkey-0123456789") != nil })
 
 	if lookupKey(a.AppKey) == nil {
 		t.Fatal("key not found")
@@ -305,7 +305,7 @@ func TestCacheSingleFlight(t *testing.T) {
 	run := func() {
 		defer wg.Done()
 		r, err := c.Lookup(ctx, q)
-		if err == nil && r.Keys[a.AppKey] == nil {
+		if err == nil && r.Keys[authz.HashAppKey(a.AppKey)] == nil {
 			err = errors.New("key not found")
 		}
 		errs <- err
@@ -372,14 +372,14 @@ func TestCacheFetchRacingInvalidation(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.c.GetIfPresent(ckey{kind: kindKey, a: a.AppKey}); ok {
+	if _, ok := c.c.GetIfPresent(ckey{kind: kindKey, a: authz.HashAppKey(a.AppKey)}); ok {
 		t.Error("a fetch that overlapped an invalidation was cached")
 	}
 	// The next fetch, with no invalidation in between, is cached.
 	if _, err := c.Lookup(ctx, authz.LookupQuery{APIID: noAPI, AppKeys: []string{a.AppKey}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.c.GetIfPresent(ckey{kind: kindKey, a: a.AppKey}); !ok {
+	if _, ok := c.c.GetIfPresent(ckey{kind: kindKey, a: authz.HashAppKey(a.AppKey)}); !ok {
 		t.Error("a clean fetch was not cached")
 	}
 }
@@ -394,7 +394,7 @@ func TestCacheStaleWhileRedisDown(t *testing.T) {
 	clock := newTestClock()
 	c := startCache(t, s, CacheConfig{Stale: time.Minute}, WithCacheClock(clock.now))
 	q := authz.LookupQuery{APIID: noAPI, AppKeys: []string{a.AppKey, "nope"}}
-	if r, err := c.Lookup(ctx, q); err != nil || r.Keys[a.AppKey] == nil {
+	if r, err := c.Lookup(ctx, q); err != nil || r.Keys[authz.HashAppKey(a.AppKey)] == nil {
 		t.Fatalf("warm-up: %v %+v", err, r)
 	}
 
@@ -402,7 +402,7 @@ func TestCacheStaleWhileRedisDown(t *testing.T) {
 	waitFor(t, "the subscription to notice Redis is gone", func() bool { return !c.Subscribed() })
 	clock.advance(59 * time.Second)
 	r, err := c.Lookup(ctx, q)
-	if err != nil || r.Keys[a.AppKey] == nil {
+	if err != nil || r.Keys[authz.HashAppKey(a.AppKey)] == nil {
 		t.Fatalf("within the stale window: %v %+v, want the cached key", err, r)
 	}
 	if _, err := c.Lookup(ctx, authz.LookupQuery{APIID: noAPI, AppKeys: []string{"never-seen"}}); err == nil {
@@ -416,7 +416,7 @@ func TestCacheStaleWhileRedisDown(t *testing.T) {
 	srv.Restart(t) // empty: the key is gone
 	waitFor(t, "the subscription to come back", c.Subscribed)
 	r, err = c.Lookup(ctx, q)
-	if err != nil || r.Keys[a.AppKey] != nil {
+	if err != nil || r.Keys[authz.HashAppKey(a.AppKey)] != nil {
 		t.Fatalf("after resubscribing: %v %+v, want the key gone (cache flushed)", err, r)
 	}
 }

@@ -13,12 +13,13 @@ import (
 
 // want is one record a Check needs, and its answer.
 type want struct {
-	k     ckey
-	e     *entry // the answer
-	stale *entry // a cached record too old to answer without Redis
-	fl    *flight
-	lead  bool
-	done  bool
+	k      ckey
+	appKey string // a kindKey's app_key, for format-1 reads
+	e      *entry // the answer
+	stale  *entry // a cached record too old to answer without Redis
+	fl     *flight
+	lead   bool
+	done   bool
 }
 
 // flight is one fetch of a record in progress; concurrent Checks missing
@@ -122,11 +123,12 @@ func (c *Cache) resolve(ctx context.Context, ws []want) error {
 // every Check waiting on them.
 func (c *Cache) fetchLeads(ctx context.Context, ws []want, leads []int, started int64) {
 	keys := make([]ckey, len(leads))
+	appKeys := make([]string, len(leads))
 	for j, i := range leads {
-		keys[j] = ws[i].k
+		keys[j], appKeys[j] = ws[i].k, ws[i].appKey
 	}
 	gen := c.gen.Load()
-	vals, err := c.st.fetch(ctx, keys)
+	vals, err := c.st.fetch(ctx, keys, appKeys)
 	if err != nil {
 		c.lastFail.Store(c.now().UnixNano())
 	}
@@ -196,15 +198,22 @@ const oneMapSize = 256
 
 // fetch reads the records named by keys in one pipeline and decodes each;
 // a record Redis does not hold is nil. Ids are valid (the cache checked).
-func (s *Store) fetch(ctx context.Context, keys []ckey) ([]any, error) {
+// appKeys holds the app_key of each kindKey entry, read under its
+// format-1 name too while the store is of format 1.
+func (s *Store) fetch(ctx context.Context, keys []ckey, appKeys []string) ([]any, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	cmds := make([]redis.Cmder, len(keys))
+	var keyCmds map[int]keyCmd
+	legacy := s.legacy.Load()
 	for i, k := range keys {
 		switch k.kind {
 		case kindKey:
-			cmds[i] = pipe.HGetAll(ctx, s.keys.key(k.a))
+			if keyCmds == nil {
+				keyCmds = map[int]keyCmd{}
+			}
+			keyCmds[i] = s.queueKey(ctx, pipe, k.a, appKeys[i], legacy)
 		case kindAppCode:
 			cmds[i] = pipe.HGetAll(ctx, s.keys.appCode(k.a))
 		case kindAPI:
@@ -226,6 +235,16 @@ func (s *Store) fetch(ctx context.Context, keys []ckey) ([]any, error) {
 	}
 	vals := make([]any, len(keys))
 	for i, k := range keys {
+		if kc, ok := keyCmds[i]; ok {
+			key, err := s.readKey(k.a, appKeys[i], kc)
+			if err != nil {
+				return nil, fmt.Errorf("store: cache fetch: %w", err)
+			}
+			if key != nil {
+				vals[i] = key
+			}
+			continue
+		}
 		v, err := s.decodeFetched(k, cmds[i])
 		if err != nil {
 			return nil, fmt.Errorf("store: cache fetch: %w", err)
@@ -239,15 +258,6 @@ func (s *Store) fetch(ctx context.Context, keys []ckey) ([]any, error) {
 // a record that does not exist.
 func (s *Store) decodeFetched(k ckey, cmd redis.Cmder) (any, error) {
 	switch k.kind {
-	case kindKey:
-		key, err := decodeKey(k.a, cmd.(*redis.MapStringStringCmd).Val())
-		if err != nil || key == nil {
-			return nil, err
-		}
-		if key.Secret, err = s.openSecret(k.a, key.Secret); err != nil {
-			return nil, err
-		}
-		return key, nil
 	case kindAppCode:
 		if rec := decodeAppCode(cmd.(*redis.MapStringStringCmd).Val()); rec != nil {
 			return rec, nil
@@ -307,7 +317,7 @@ func valueSize(v any) int {
 	const ptr = 48 // header of a small struct and its pointer
 	switch r := v.(type) {
 	case *authz.Key:
-		n := ptr + len(r.AppKey) + len(r.AppID) + len(r.Secret) + len(r.Status) + 64
+		n := ptr + len(r.KeyID) + len(r.AppID) + len(r.Secret) + len(r.Status) + 64
 		for _, s := range r.Scopes {
 			n += 16 + len(s)
 		}

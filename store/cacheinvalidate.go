@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/authz"
 )
 
 // Subscription health: with no message for pingEvery the subscriber pings
@@ -73,6 +75,8 @@ func (c *Cache) subscribeOnce(ctx context.Context) (confirmed bool) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
+				// A migration announced while unsubscribed was missed.
+				c.reloadFormat(ctx)
 				c.Flush()
 				c.stats.invalidations["flush"].Inc()
 				c.subscribed.Store(true)
@@ -85,8 +89,22 @@ func (c *Cache) subscribeOnce(ctx context.Context) (confirmed bool) {
 				}
 			}
 		case *redis.Message:
+			if strings.HasPrefix(m.Payload, msgFormat) {
+				c.reloadFormat(ctx)
+			}
 			c.Invalidate(m.Payload)
 		}
+	}
+}
+
+// reloadFormat re-reads the store's format version (format.go), so
+// format-1 reads end once `authzctl migrate` has run.
+func (c *Cache) reloadFormat(ctx context.Context) {
+	f, err := c.st.LoadFormat(ctx)
+	if err != nil && c.log != nil {
+		c.log.Warn("cache: could not read the store's format version", slog.String("error", err.Error()))
+	} else if c.log != nil && f == 1 {
+		c.log.Warn("store: this Redis holds format-1 data (app_keys in clear in key names); keys keep working, but run `authzctl migrate`")
 	}
 }
 
@@ -115,6 +133,9 @@ func (c *Cache) Invalidate(msg string) {
 	case "app":
 		c.c.Invalidate(ckey{kind: kindApp, a: rest})
 	case "key":
+		if !validHash(rest) {
+			rest = authz.HashAppKey(rest) // a format-1 writer names the app_key
+		}
 		c.c.Invalidate(ckey{kind: kindKey, a: rest})
 	case "appcode":
 		c.c.Invalidate(ckey{kind: kindAppCode, a: rest})
@@ -123,6 +144,8 @@ func (c *Cache) Invalidate(msg string) {
 	case "routes":
 		c.c.Invalidate(ckey{kind: kindRoutes})
 	case "token": // not cached
+	case msgFormat: // every key record may have moved
+		c.c.InvalidateAll()
 	case "grant":
 		api, stage, ok := strings.Cut(rest, ":")
 		if !ok {

@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 func provision(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := s.CreateApp(ctx, CreateAppParams{ID: "app1", Name: "App 1", Key: "app1-key", Secret: "app1-secret-0001", AppCode: "CODE-APP1-0001"}); err != nil {
+	if _, err := s.CreateApp(ctx, CreateAppParams{ID: "app1", Name: "App 1", Key: "app1-key-0123456789", Secret: "app1-secret-0001", AppCode: "CODE-APP1-0001"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateAPI(ctx, authz.API{ID: "orders", Methods: []authz.Method{authz.MethodAppCode, authz.MethodKey, authz.MethodHMAC},
@@ -83,7 +83,7 @@ func provisionRaw(t *testing.T, s *Store) {
 	}
 	pipe := s.rdb.Pipeline()
 	pipe.HSet(ctx, s.keys.app("app1"), "name", "App 1", "status", "active")
-	pipe.HSet(ctx, s.keys.key("app1-key"), encodeKey(authz.Key{AppID: "app1", Secret: "app1-secret-0001", Status: authz.StatusActive}, testNow))
+	pipe.HSet(ctx, s.keys.key(authz.HashAppKey("app1-key-0123456789")), encodeKey(authz.Key{AppID: "app1", Secret: "app1-secret-0001", Status: authz.StatusActive}, testNow))
 	pipe.HSet(ctx, s.keys.appCode(authz.HashAppCode("CODE-APP1-0001")), "app_id", "app1", "status", "active")
 	pipe.HSet(ctx, s.keys.api("orders"), encodeAPI(api, testNow))
 	pipe.HSet(ctx, s.keys.grant("orders", authz.DefaultStage), "app1", "0")
@@ -151,7 +151,7 @@ func TestCluster(t *testing.T) {
 	cached, direct := authz.NewEngine(c), authz.NewEngine(s)
 
 	byCode := &authz.Request{Method: "GET", Path: "/x", Headers: map[string]string{"authorization": "APPCODE CODE-APP1-0001"}, Context: map[string]string{"api": "orders"}}
-	byKey := &authz.Request{Method: "GET", Path: "/x", Headers: map[string]string{"x-app-key": "app1-key"}, Context: map[string]string{"api": "orders"}}
+	byKey := &authz.Request{Method: "GET", Path: "/x", Headers: map[string]string{"x-app-key": "app1-key-0123456789"}, Context: map[string]string{"api": "orders"}}
 	t.Run("check path", func(t *testing.T) {
 		for _, e := range []*authz.Engine{cached, direct} {
 			for _, r := range []*authz.Request{byCode, byKey} {
@@ -187,7 +187,7 @@ func TestCluster(t *testing.T) {
 		waitFor(t, "the app to be allowed again", func() bool { return cached.Check(ctx, byKey).Allow })
 	})
 	t.Run("master failover", func(t *testing.T) {
-		killed := cl.KillMasterOf(t, s.keys.key("app1-key"))
+		killed := cl.KillMasterOf(t, s.keys.key(authz.HashAppKey("app1-key-0123456789")))
 		t.Cleanup(func() {
 			cl.Restart(t, killed)
 			if err := cl.WaitHealthy(30 * time.Second); err != nil {
@@ -209,7 +209,7 @@ func TestCluster(t *testing.T) {
 func hmacRequest(t *testing.T, path string) *authz.Request {
 	t.Helper()
 	uri := path + "?t=" + time.Now().Format(time.RFC3339Nano)
-	h, err := sign.HMAC{Key: "app1-key", Secret: "app1-secret-0001"}.Sign(sign.HMACRequest{Method: "GET", RequestURI: uri, Host: "h"})
+	h, err := sign.HMAC{Key: "app1-key-0123456789", Secret: "app1-secret-0001"}.Sign(sign.HMACRequest{Method: "GET", RequestURI: uri, Host: "h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,13 +296,13 @@ func TestClusterAdminWrites(t *testing.T) {
 	if live := liveTokens(t, s, tok); len(live) != 0 {
 		t.Errorf("a token outlived the revocation of its key")
 	}
-	if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("late"), AppID: "a", AppKey: k2.AppKey, TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientGone) {
+	if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("late"), AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(k2.AppKey), TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientGone) {
 		t.Errorf("token for a revoked key: %v, want ErrClientGone", err)
 	}
 	if err := s.SetKeyStatus(ctx, a.AppKey, authz.StatusDisabled); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("off"), AppID: "a", AppKey: a.AppKey, TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
+	if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("off"), AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(a.AppKey), TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
 		t.Errorf("token for a disabled key: %v, want ErrClientDisabled", err)
 	}
 	if err := s.SetKeyStatus(ctx, a.AppKey, authz.StatusActive); err != nil {
@@ -315,7 +315,7 @@ func TestClusterAdminWrites(t *testing.T) {
 	if live := liveTokens(t, s, tok); len(live) != 0 {
 		t.Errorf("a dropped token still works")
 	}
-	if err := s.CountAuthFailure(ctx, a.AppKey, "192.0.2.1", time.Minute); err != nil {
+	if err := s.CountAuthFailure(ctx, authz.HashAppKey(a.AppKey), "192.0.2.1", time.Minute); err != nil {
 		t.Errorf("CountAuthFailure: %v", err)
 	}
 	if _, f, err := s.TokenClient(ctx, a.AppKey, "192.0.2.1"); err != nil || f.Key.Count != 1 || f.Source.Count != 1 || f.Key.TTL <= 0 {
@@ -359,7 +359,7 @@ func TestClusterAdminLock(t *testing.T) {
 	errs := make(chan error, writers)
 	for i := range writers {
 		go func() {
-			_, err := s.CreateApp(ctx, CreateAppParams{ID: fmt.Sprintf("racer%d", i), Name: "Racer", Key: "contested-key"})
+			_, err := s.CreateApp(ctx, CreateAppParams{ID: fmt.Sprintf("racer%d", i), Name: "Racer", Key: "contested-key-0123456789"})
 			errs <- err
 		}()
 	}
@@ -414,7 +414,7 @@ func TestClusterTokenRevokeRace(t *testing.T) {
 			var hashes []string
 			for i := 0; ; i++ {
 				h := authz.HashToken(fmt.Sprintf("race-%d-%d", round, i))
-				err := s.SaveToken(ctx, oauth2.Token{Hash: h, AppID: "a", AppKey: k.AppKey, TTL: time.Hour})
+				err := s.SaveToken(ctx, oauth2.Token{Hash: h, AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(k.AppKey), TTL: time.Hour})
 				if err != nil {
 					if !errors.Is(err, oauth2.ErrClientGone) {
 						t.Errorf("SaveToken: %v, want nil or ErrClientGone", err)

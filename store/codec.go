@@ -62,32 +62,52 @@ func decodeApp(id string, h map[string]string) *authz.App {
 // --- keys ---
 
 func encodeKey(k authz.Key, created time.Time) map[string]any {
+	methods := make([]string, len(k.Methods))
+	for i, m := range k.Methods {
+		methods[i] = string(m)
+	}
 	return map[string]any{
+		"key_id":     k.KeyID,
 		"app_id":     k.AppID,
 		"secret":     k.Secret,
 		"scopes":     joinList(k.Scopes),
+		"methods":    joinList(methods),
 		"status":     string(statusOr(string(k.Status))),
 		"expires_at": encodeExpiry(k.ExpiresAt),
 		"created_at": unixString(created),
 	}
 }
 
-func decodeKey(appKey string, h map[string]string) (*authz.Key, error) {
+// decodeKey reads a key record; hash is authz.HashAppKey of its app_key.
+// A format-1 record has no key_id: it gets the one the migration will give
+// it (legacyKeyID), so the upstream sees the same id before and after.
+func decodeKey(hash string, h map[string]string) (*authz.Key, error) {
 	if len(h) == 0 {
 		return nil, nil
 	}
 	exp, err := decodeExpiry("expires_at", h["expires_at"])
 	if err != nil {
-		return nil, fmt.Errorf("key %q: %w", appKey, err)
+		return nil, fmt.Errorf("key record %s…: %w", hash[:min(12, len(hash))], err)
 	}
-	return &authz.Key{
-		AppKey:    appKey,
+	k := &authz.Key{
+		KeyID:     h["key_id"],
 		AppID:     h["app_id"],
 		Secret:    h["secret"],
 		Scopes:    splitList(h["scopes"]),
 		Status:    statusOr(h["status"]),
 		ExpiresAt: exp,
-	}, nil
+	}
+	if k.KeyID == "" {
+		k.KeyID = legacyKeyID(hash)
+	}
+	if v := h["methods"]; v != "" {
+		if k.Methods, err = authz.ParseMethods(v); err != nil {
+			// Fail closed: a key whose restriction cannot be read is
+			// refused rather than let loose on every method.
+			return nil, fmt.Errorf("key %s: field methods has a bad value %q: revoke the key and create it again", k.KeyID, v)
+		}
+	}
+	return k, nil
 }
 
 // --- AppCodes ---
@@ -101,12 +121,23 @@ func decodeAppCode(h map[string]string) *authz.AppCodeRecord {
 
 // --- tokens ---
 
-// tokenJSON is the value of token:{sha256hex}. Provisional: the OAuth2
-// work may extend it.
+// tokenJSON is the value of token:{sha256hex}. KeyHash names the key's
+// record and token index; format 1 held the app_key itself (AppKey), which
+// only the migration still reads.
 type tokenJSON struct {
-	AppID  string   `json:"app_id"`
-	AppKey string   `json:"app_key"`
-	Scopes []string `json:"scopes"`
+	AppID   string   `json:"app_id"`
+	KeyID   string   `json:"key_id,omitempty"`
+	KeyHash string   `json:"key_hash,omitempty"`
+	AppKey  string   `json:"app_key,omitempty"`
+	Scopes  []string `json:"scopes"`
+}
+
+// keyHash is the record hash of the token's key, whichever format wrote it.
+func (t tokenJSON) keyHash() string {
+	if t.KeyHash == "" && t.AppKey != "" {
+		return authz.HashAppKey(t.AppKey)
+	}
+	return t.KeyHash
 }
 
 func decodeToken(hash, v string) (*authz.Token, error) {
@@ -117,7 +148,11 @@ func decodeToken(hash, v string) (*authz.Token, error) {
 	if t.AppID == "" {
 		return nil, nil
 	}
-	return &authz.Token{AppID: t.AppID, AppKey: t.AppKey, Scopes: t.Scopes}, nil
+	kid := t.KeyID
+	if kid == "" && t.AppKey != "" {
+		kid = legacyKeyID(t.keyHash())
+	}
+	return &authz.Token{AppID: t.AppID, KeyID: kid, Scopes: t.Scopes}, nil
 }
 
 // --- grants ---

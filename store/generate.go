@@ -2,6 +2,8 @@ package store
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"regexp"
 	"strings"
@@ -21,6 +23,29 @@ func newAppID() string   { return randomHex(8) }
 func newAppKey() string  { return randomHex(16) }
 func newSecret() string  { return randomHex(16) }
 func newAppCode() string { return strings.ToUpper(randomHex(16)) }
+
+// newKeyID is a key's public name: "kid_" and 20 base32 digits (100
+// random bits). It is not a credential and proves nothing; it lets the
+// upstream, logs and admin commands name a key without its app_key.
+func newKeyID() string {
+	b := make([]byte, 13)
+	rand.Read(b)
+	return "kid_" + strings.ToLower(base32.StdEncoding.EncodeToString(b))[:20]
+}
+
+// legacyKeyID is the key id of a format-1 record (written before key ids
+// existed), derived from its app_key hash so that it is the same before and
+// after `authzctl migrate`. A one-way function of the hash: it reveals no
+// more than the record name already does.
+func legacyKeyID(hash string) string {
+	sum := sha256.Sum256([]byte("appauthz:legacy-key-id:" + hash))
+	return "kid_" + strings.ToLower(base32.StdEncoding.EncodeToString(sum[:13]))[:20]
+}
+
+var keyIDPattern = regexp.MustCompile(`^kid_[a-z2-7]{20}$`)
+
+// isKeyID reports whether s has the shape of a key id.
+func isKeyID(s string) bool { return keyIDPattern.MatchString(s) }
 
 var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 

@@ -24,7 +24,7 @@ func newTestStore(t *testing.T) (*Store, *redis.Client, *redistest.Server) {
 func mustCreateApp(t *testing.T, s *Store, id string) CreatedApp {
 	t.Helper()
 	a, err := s.CreateApp(context.Background(), CreateAppParams{
-		ID: id, Name: "App " + id, Key: id + "-key", Secret: id + "-secret-1", AppCode: "CODE-" + id + "-0001",
+		ID: id, Name: "App " + id, Key: id + "-key-0123456789", Secret: id + "-secret-1", AppCode: "CODE-" + id + "-0001",
 	})
 	if err != nil {
 		t.Fatalf("CreateApp(%s): %v", id, err)

@@ -30,16 +30,16 @@ func TestEveryWritePublishes(t *testing.T) {
 		want  []string
 	}{
 		{"create app", func() error {
-			_, err := s.CreateApp(ctx, CreateAppParams{ID: "app1", Name: "n", Key: "k1", AppCode: code})
+			_, err := s.CreateApp(ctx, CreateAppParams{ID: "app1", Name: "n", Key: "k1-0123456789abcd", AppCode: code})
 			return err
-		}, []string{"app:app1", "key:k1", "appcode:" + h}},
+		}, []string{"app:app1", "key:" + authz.HashAppKey("k1-0123456789abcd"), "appcode:" + h}},
 		{"disable app", func() error { return s.SetAppStatus(ctx, "app1", authz.StatusDisabled) }, []string{"app:app1", "appcode:" + h}},
 		{"create key", func() error {
-			_, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "k2"})
+			_, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "k2-0123456789abcd"})
 			return err
-		}, []string{"key:k2"}},
-		{"disable key", func() error { return s.SetKeyStatus(ctx, "k2", authz.StatusDisabled) }, []string{"key:k2"}},
-		{"revoke key", func() error { return s.RevokeKey(ctx, "k2") }, []string{"key:k2"}},
+		}, []string{"key:" + authz.HashAppKey("k2-0123456789abcd")}},
+		{"disable key", func() error { return s.SetKeyStatus(ctx, "k2-0123456789abcd", authz.StatusDisabled) }, []string{"key:" + authz.HashAppKey("k2-0123456789abcd")}},
+		{"revoke key", func() error { return s.RevokeKey(ctx, "k2-0123456789abcd") }, []string{"key:" + authz.HashAppKey("k2-0123456789abcd")}},
 		{"reset appcode", func() error {
 			var err error
 			newCode, err = s.ResetAppCode(ctx, "app1", "APPCODE-FOR-TEST-2")
@@ -55,7 +55,7 @@ func TestEveryWritePublishes(t *testing.T) {
 		{"revoke grant", func() error { return s.RevokeGrant(ctx, "orders", "app1", "") }, []string{"grant:orders:RELEASE"}},
 		{"grant again", func() error { return s.AddGrant(ctx, GrantInfo{API: "orders", AppID: "app1", Stage: "TEST"}) }, []string{"grant:orders:TEST"}},
 		{"delete api", func() error { return s.DeleteAPI(ctx, "orders") }, []string{"api:orders", "grant:orders:TEST"}},
-		{"delete app", func() error { return s.DeleteApp(ctx, "app1") }, []string{"app:app1", "key:k1", "appcode:" + authz.HashAppCode("APPCODE-FOR-TEST-2")}},
+		{"delete app", func() error { return s.DeleteApp(ctx, "app1") }, []string{"app:app1", "key:" + authz.HashAppKey("k1-0123456789abcd"), "appcode:" + authz.HashAppCode("APPCODE-FOR-TEST-2")}},
 	}
 	for _, st := range steps {
 		if err := st.write(); err != nil {

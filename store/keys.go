@@ -12,7 +12,21 @@ func (k keyspace) appGrants(appID string) string { return k.app(appID) + ":grant
 func (k keyspace) appTokens(appID string) string { return k.app(appID) + ":tokens" }
 func (k keyspace) apps() string                  { return k.prefix + "apps" }
 
-func (k keyspace) key(appKey string) string { return k.prefix + "key:{" + appKey + "}" }
+// key names a key record by the SHA-256 of its app_key
+// (authz.HashAppKey), as AppCodes are named: no app_key appears in Redis
+// in clear (format 2).
+func (k keyspace) key(hash string) string { return k.prefix + "key:{" + hash + "}" }
+
+// legacyKey is the format-1 name of a key record, the app_key in clear.
+// Only format-1 reads (before `authzctl migrate`) and the migration use it.
+func (k keyspace) legacyKey(appKey string) string { return k.prefix + "key:{" + appKey + "}" }
+
+// keyID maps a key id (string) to the key's record hash, for the admin
+// commands that name a key by its id.
+func (k keyspace) keyID(id string) string { return k.prefix + "keyid:{" + id + "}" }
+
+// format holds the store's format version (formatVersion).
+func (k keyspace) format() string { return k.prefix + "format" }
 
 func (k keyspace) appCode(hash string) string { return k.prefix + "appcode:{" + hash + "}" }
 
@@ -27,13 +41,13 @@ func (k keyspace) grant(apiID, stage string) string {
 
 func (k keyspace) token(hash string) string { return k.prefix + "token:{" + hash + "}" }
 
-// keyTokens indexes the live tokens of one app_key (sorted set, score =
-// expiry in unix µs), as appTokens does for an app, so revoking the key
-// can delete them.
-func (k keyspace) keyTokens(appKey string) string { return k.key(appKey) + ":tokens" }
+// keyTokens indexes the live tokens of one key, named by its record hash
+// (sorted set, score = expiry in unix µs), as appTokens does for an app,
+// so revoking the key can delete them.
+func (k keyspace) keyTokens(hash string) string { return k.key(hash) + ":tokens" }
 
 // authFailures counts failed client authentications at the token endpoint
-// for one app_key or source address (kind "key" or "addr").
+// for one key (kind "key", id its record hash) or source address ("addr").
 func (k keyspace) authFailures(kind, id string) string {
 	return k.prefix + "oauth2fail:{" + kind + ":" + id + "}"
 }
@@ -51,7 +65,7 @@ func grantMember(id, stage string) string { return id + " " + stage }
 
 // Invalidation messages: what changed, for caches to drop.
 func msgApp(appID string) string          { return "app:" + appID }
-func msgKey(appKey string) string         { return "key:" + appKey }
+func msgKey(hash string) string           { return "key:" + hash }
 func msgAppCode(hash string) string       { return "appcode:" + hash }
 func msgAPI(apiID string) string          { return "api:" + apiID }
 func msgGrant(apiID, stage string) string { return "grant:" + apiID + ":" + stage }
@@ -59,3 +73,6 @@ func msgToken(hash string) string         { return "token:" + hash }
 
 // msgRoutes says the route table changed.
 const msgRoutes = "routes"
+
+// msgFormat says the store's format version changed (`authzctl migrate`).
+const msgFormat = "format"

@@ -31,9 +31,12 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 	appKeys := dedupe(q.AppKeys, idPattern.MatchString)
 	codes := dedupe(q.AppCodeHashes, validHash)
 	tokens := dedupe(q.TokenHashes, validHash)
-	keyCmds := make([]*redis.MapStringStringCmd, len(appKeys))
+	keyHashes := make([]string, len(appKeys))
+	keyCmds := make([]keyCmd, len(appKeys))
+	legacy := s.legacy.Load()
 	for i, k := range appKeys {
-		keyCmds[i] = pipe.HGetAll(ctx, s.keys.key(k))
+		keyHashes[i] = authz.HashAppKey(k)
+		keyCmds[i] = s.queueKey(ctx, pipe, keyHashes[i], k, legacy)
 	}
 	codeCmds := make([]*redis.MapStringStringCmd, len(codes))
 	for i, h := range codes {
@@ -64,15 +67,12 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 		}
 	}
 	for i, k := range appKeys {
-		key, err := decodeKey(k, keyCmds[i].Val())
+		key, err := s.readKey(keyHashes[i], k, keyCmds[i])
 		if err != nil {
 			return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", err)
 		}
 		if key != nil {
-			if key.Secret, err = s.openSecret(k, key.Secret); err != nil {
-				return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", err)
-			}
-			res.Keys[k] = key
+			res.Keys[keyHashes[i]] = key
 		}
 	}
 	for i, h := range codes {
@@ -93,6 +93,38 @@ func (s *Store) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupRe
 		}
 	}
 	return res, nil
+}
+
+// keyCmd is the read of one key record: by hash, and while the store is
+// of format 1 also by the app_key in clear (legacy).
+type keyCmd struct{ cur, legacy *redis.MapStringStringCmd }
+
+// queueKey queues the read of the key record of appKey (hash is its
+// authz.HashAppKey) in pipe, with the format-1 record when legacy is set:
+// one round trip either way.
+func (s *Store) queueKey(ctx context.Context, pipe redis.Pipeliner, hash, appKey string, legacy bool) keyCmd {
+	c := keyCmd{cur: pipe.HGetAll(ctx, s.keys.key(hash))}
+	if legacy && appKey != "" && appKey != hash {
+		c.legacy = pipe.HGetAll(ctx, s.keys.legacyKey(appKey))
+	}
+	return c
+}
+
+// readKey decodes what queueKey read, the current record first, and opens
+// its secret; nil when neither record exists.
+func (s *Store) readKey(hash, appKey string, c keyCmd) (*authz.Key, error) {
+	name, h := hash, c.cur.Val()
+	if len(h) == 0 && c.legacy != nil {
+		name, h = appKey, c.legacy.Val()
+	}
+	key, err := decodeKey(hash, h)
+	if err != nil || key == nil {
+		return nil, err
+	}
+	if key.Secret, err = s.openSecret(name, key.Secret); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // Principal is round trip two: the API resolved by route, the apps, and

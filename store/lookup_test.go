@@ -19,7 +19,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokenHash := authz.HashAppCode("some-bearer-token")
-	if err := rdb.Set(ctx, "appauthz:token:{"+tokenHash+"}", `{"app_id":"app1","app_key":"app1-key","scopes":["r"]}`, time.Minute).Err(); err != nil {
+	if err := rdb.Set(ctx, "appauthz:token:{"+tokenHash+"}", `{"app_id":"app1","app_key":"app1-key-0123456789","scopes":["r"]}`, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
 	codeHash := authz.HashAppCode(a.AppCode)
@@ -27,7 +27,7 @@ func TestLookup(t *testing.T) {
 
 	res, err := s.Lookup(ctx, authz.LookupQuery{
 		APIID:         "orders",
-		AppKeys:       []string{"app1-key", "ghost-key", "app1-key", "x}{y"},
+		AppKeys:       []string{"app1-key-0123456789", "ghost-key", "app1-key-0123456789", "x}{y"},
 		AppCodeHashes: []string{codeHash, missing, "not-a-hash"},
 		TokenHashes:   []string{tokenHash, missing},
 	})
@@ -37,14 +37,16 @@ func TestLookup(t *testing.T) {
 	if res.API == nil || res.API.ID != "orders" || res.Routes != nil {
 		t.Errorf("API = %+v, routes = %v", res.API, res.Routes)
 	}
-	wantKey := &authz.Key{AppKey: "app1-key", AppID: "app1", Secret: "app1-secret-1", Status: authz.StatusActive}
-	if len(res.Keys) != 1 || !reflect.DeepEqual(res.Keys["app1-key"], wantKey) {
+	wantKey := &authz.Key{KeyID: a.KeyID, AppID: "app1", Secret: "app1-secret-1", Status: authz.StatusActive}
+	if len(res.Keys) != 1 || !reflect.DeepEqual(res.Keys[authz.HashAppKey("app1-key-0123456789")], wantKey) {
 		t.Errorf("Keys = %+v, want only %+v", res.Keys, wantKey)
 	}
 	if len(res.AppCodes) != 1 || !reflect.DeepEqual(res.AppCodes[codeHash], &authz.AppCodeRecord{AppID: "app1", Status: authz.StatusActive}) {
 		t.Errorf("AppCodes = %+v", res.AppCodes)
 	}
-	wantTok := &authz.Token{AppID: "app1", AppKey: "app1-key", Scopes: []string{"r"}}
+	// A format-1 token record (app_key in clear) reads with the key id
+	// the migration will give the key.
+	wantTok := &authz.Token{AppID: "app1", KeyID: legacyKeyID(authz.HashAppKey("app1-key-0123456789")), Scopes: []string{"r"}}
 	if len(res.Tokens) != 1 || !reflect.DeepEqual(res.Tokens[tokenHash], wantTok) {
 		t.Errorf("Tokens = %+v", res.Tokens)
 	}
@@ -87,7 +89,7 @@ func TestLookupAPIDefaults(t *testing.T) {
 	if _, err := s.Lookup(ctx, authz.LookupQuery{APIID: "bad"}); err == nil {
 		t.Fatal("corrupt API hash decoded without error")
 	}
-	rdb.HSet(ctx, "appauthz:key:{k}", "app_id", "a", "expires_at", "tomorrow")
+	rdb.HSet(ctx, "appauthz:key:{"+authz.HashAppKey("k")+"}", "app_id", "a", "expires_at", "tomorrow")
 	if _, err := s.Lookup(ctx, authz.LookupQuery{AppKeys: []string{"k"}}); err == nil {
 		t.Fatal("corrupt key hash decoded without error")
 	}

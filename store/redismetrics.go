@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,9 +13,10 @@ import (
 
 // RedisMetrics is a go-redis hook that measures every round trip: its
 // latency and its failures, by operation ("pipeline" for a pipeline or
-// MULTI block, otherwise the command name, e.g. "evalsha"). redis.Nil is
-// an answer ("no such record"), not a failure. Add it with
-// client.AddHook before the client is used.
+// MULTI block, otherwise the command name, e.g. "evalsha"). Only real
+// failures count, so that an alert on any error does not fire in healthy
+// operation (see healthy). Add it with client.AddHook before the client
+// is used.
 type RedisMetrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
@@ -60,7 +62,7 @@ func (m *RedisMetrics) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		err := next(ctx, cmd)
 		op := cmd.Name()
 		m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-		if failed(err) {
+		if failed(cmd, err) {
 			m.errors.WithLabelValues(op, errClass(err)).Inc()
 		}
 		return err
@@ -73,7 +75,7 @@ func (m *RedisMetrics) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		start := time.Now()
 		err := next(ctx, cmds)
 		m.pipeDur.Observe(time.Since(start).Seconds())
-		if failed(err) {
+		if err := pipelineFailure(cmds, err); err != nil {
 			if c := errClass(err); c == "other" {
 				m.pipeErr.Inc()
 			} else {
@@ -84,7 +86,53 @@ func (m *RedisMetrics) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-func failed(err error) bool { return err != nil && !errors.Is(err, redis.Nil) }
+// pipelineFailure is the error a pipeline counts as, or nil when it went
+// as expected: the first real failure of one of its commands, or err
+// itself when no command holds one and it is no reply of Redis (a
+// connection lost before the commands were sent).
+func pipelineFailure(cmds []redis.Cmder, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, c := range cmds {
+		if failed(c, c.Err()) {
+			return c.Err()
+		}
+	}
+	var reply redis.Error
+	if healthy(nil, err) || errors.As(err, &reply) {
+		return nil
+	}
+	return err
+}
+
+// failed says whether cmd's err is a real failure.
+func failed(cmd redis.Cmder, err error) bool { return err != nil && !healthy(cmd, err) }
+
+// healthy names the error replies of normal operation:
+//   - redis.Nil: an answer ("no such record");
+//   - NOSCRIPT: EVALSHA of a script Redis has not cached yet (after a
+//     start, restart or SCRIPT FLUSH); go-redis then sends EVAL;
+//   - redis.TxFailedErr: a WATCH conflict, which the store retries;
+//   - CLIENT SETINFO refused: go-redis sends it on every new connection
+//     and ignores the answer; Redis before 7.2 does not know it.
+func healthy(cmd redis.Cmder, err error) bool {
+	switch {
+	case errors.Is(err, redis.Nil), errors.Is(err, redis.TxFailedErr), redis.HasErrorPrefix(err, "NOSCRIPT"):
+		return true
+	}
+	var reply redis.Error
+	return cmd != nil && isClientSetInfo(cmd) && errors.As(err, &reply)
+}
+
+func isClientSetInfo(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if len(args) < 2 || cmd.Name() != "client" {
+		return false
+	}
+	sub, _ := args[1].(string)
+	return strings.EqualFold(sub, "setinfo")
+}
 
 // errClass sorts a failure for the errors counter: a bounded label set.
 func errClass(err error) string {

@@ -29,12 +29,12 @@ func TestRoundTrips(t *testing.T) {
 
 	for name, call := range map[string]func() error{
 		"lookup by id": func() error {
-			_, err := s.Lookup(ctx, authz.LookupQuery{APIID: "orders", AppKeys: []string{"app1-key", "app2-key", "ghost"},
+			_, err := s.Lookup(ctx, authz.LookupQuery{APIID: "orders", AppKeys: []string{"app1-key-0123456789", "app2-key-0123456789", "ghost"},
 				AppCodeHashes: []string{h, authz.HashAppCode("x")}, TokenHashes: []string{h}})
 			return err
 		},
 		"lookup by route": func() error {
-			_, err := s.Lookup(ctx, authz.LookupQuery{AppKeys: []string{"app1-key"}})
+			_, err := s.Lookup(ctx, authz.LookupQuery{AppKeys: []string{"app1-key-0123456789"}})
 			return err
 		},
 		"principal": func() error {

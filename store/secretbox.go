@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/appauthz/appauthz/authz"
 )
 
 // App secrets must stay usable (HMAC and parameter signatures are computed
@@ -23,8 +25,9 @@ import (
 // is the first 8 hex digits of the SHA-256 of the master key. The kid lets
 // a Keyring holding the current and the previous master keys open values
 // sealed under either while `authzctl secrets rotate-master` re-seals them.
-// The app_key is the GCM additional data: a sealed secret copied onto
-// another key's record does not open.
+// The GCM additional data is the key record's name (the SHA-256 of the
+// app_key; the app_key itself in format 1): a sealed secret copied onto
+// another key's record does not open, and re-sealing needs no app_key.
 
 // sealedPrefix starts every sealed value. Secrets can never start with it
 // by accident: a plaintext secret has no colon-separated kid after it
@@ -131,57 +134,69 @@ func ParseMasterKey(b []byte) ([]byte, error) {
 	return nil, fmt.Errorf("it holds no %d-byte key: write 32 random bytes, e.g. `head -c 32 /dev/urandom | base64 > master.key`", MasterKeySize)
 }
 
-// seal encrypts secret for appKey under the current master key.
-func (k *Keyring) seal(appKey, secret string) string {
+// seal encrypts secret for the key record named by name (the part of the
+// record name between the braces) under the current master key.
+func (k *Keyring) seal(name, secret string) string {
 	aead := k.aeads[k.current]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(secret)+aead.Overhead())
 	rand.Read(nonce)
-	out := aead.Seal(nonce, nonce, []byte(secret), aad(appKey))
+	out := aead.Seal(nonce, nonce, []byte(secret), aad(name))
 	return sealedPrefix + k.current + ":" + base64.RawURLEncoding.EncodeToString(out)
 }
 
-// open decrypts a stored secret of appKey; kid is the master key it was
-// sealed under ("" for a plaintext value).
-func (k *Keyring) open(appKey, stored string) (secret, kid string, err error) {
+// open decrypts a stored secret of the key record named by name; kid is
+// the master key it was sealed under ("" for a plaintext value). Errors
+// name the record by a hash prefix, never by a format-1 name (an app_key).
+func (k *Keyring) open(name, stored string) (secret, kid string, err error) {
 	rest, sealed := strings.CutPrefix(stored, sealedPrefix)
 	if !sealed {
 		if k == nil || k.plaintext {
 			return stored, "", nil
 		}
-		return "", "", fmt.Errorf("the secret of app_key %q is stored in clear: encrypt it with `authzctl secrets rotate-master`, or start with --insecure-plaintext-secrets meanwhile", appKey)
+		return "", "", fmt.Errorf("the secret of key record %s is stored in clear: encrypt it with `authzctl secrets rotate-master`, or start with --insecure-plaintext-secrets meanwhile", recordLabel(name))
 	}
 	if k == nil {
-		return "", "", fmt.Errorf("app_key %q: %w: give --master-key-file", appKey, ErrNoMasterKey)
+		return "", "", fmt.Errorf("key record %s: %w: give --master-key-file", recordLabel(name), ErrNoMasterKey)
 	}
 	kid, b64, ok := strings.Cut(rest, ":")
 	aead := k.aeads[kid]
 	if !ok || aead == nil {
-		return "", "", fmt.Errorf("the secret of app_key %q is sealed under master key %q, which was not given: add it with --old-master-key-file", appKey, kid)
+		return "", "", fmt.Errorf("the secret of key record %s is sealed under master key %q, which was not given: add it with --old-master-key-file", recordLabel(name), kid)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
-		return "", "", fmt.Errorf("the sealed secret of app_key %q is malformed: create a new key for the app", appKey)
+		return "", "", fmt.Errorf("the sealed secret of key record %s is malformed: create a new key for the app", recordLabel(name))
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad(appKey))
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad(name))
 	if err != nil {
-		return "", "", fmt.Errorf("the sealed secret of app_key %q does not open under master key %q (tampered with, or copied from another key): create a new key for the app", appKey, kid)
+		return "", "", fmt.Errorf("the sealed secret of key record %s does not open under master key %q (tampered with, or copied from another key): create a new key for the app", recordLabel(name), kid)
 	}
 	return string(plain), kid, nil
 }
 
-// sealSecret is what the store writes for a new secret: sealed when it
-// has a Keyring, in clear otherwise (--insecure-plaintext-secrets).
-func (s *Store) sealSecret(appKey, secret string) string {
+// sealSecret is what the store writes for a new secret of the key record
+// named name: sealed when it has a Keyring, in clear otherwise
+// (--insecure-plaintext-secrets).
+func (s *Store) sealSecret(name, secret string) string {
 	if s.keyring == nil {
 		return secret
 	}
-	return s.keyring.seal(appKey, secret)
+	return s.keyring.seal(name, secret)
 }
 
 // openSecret is the inverse of sealSecret.
-func (s *Store) openSecret(appKey, stored string) (string, error) {
-	secret, _, err := s.keyring.open(appKey, stored)
+func (s *Store) openSecret(name, stored string) (string, error) {
+	secret, _, err := s.keyring.open(name, stored)
 	return secret, err
 }
 
-func aad(appKey string) []byte { return []byte("appauthz:key-secret:" + appKey) }
+func aad(name string) []byte { return []byte("appauthz:key-secret:" + name) }
+
+// recordLabel names a key record in messages: the first digits of its
+// hash, so a format-1 name (an app_key) never reaches an error or a log.
+func recordLabel(name string) string {
+	if !validHash(name) {
+		name = authz.HashAppKey(name)
+	}
+	return name[:12] + "…"
+}

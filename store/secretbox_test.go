@@ -156,8 +156,10 @@ func lookupSecrets(t *testing.T, s *Store, keys map[string]string) map[string]st
 		t.Fatal(err)
 	}
 	out := map[string]string{}
-	for k, key := range res.Keys {
-		out[k] = key.Secret
+	for k := range keys {
+		if key := res.Keys[authz.HashAppKey(k)]; key != nil {
+			out[k] = key.Secret
+		}
 	}
 	return out
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -34,14 +36,16 @@ func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 	kr := *s.keyring
 	kr.plaintext = true
 
-	iter := s.rdb.Scan(ctx, 0, globEscape(s.keys.prefix)+"key:{*}", 200).Iterator()
-	for iter.Next(ctx) {
-		name := iter.Val()
-		appKey := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.prefix+"key:{"), "}")
-		if name != s.keys.key(appKey) {
+	names, err := s.scanNames(ctx, globEscape(s.keys.prefix)+"key:{*}")
+	if err != nil {
+		return res, opErr("rotate master key", err)
+	}
+	for _, name := range names {
+		inner, ok := s.keyRecordName(name)
+		if !ok {
 			continue // not a key record
 		}
-		outcome, err := s.resealOne(ctx, &kr, name, appKey)
+		outcome, err := s.resealOne(ctx, &kr, name, inner)
 		if err != nil {
 			return res, err
 		}
@@ -57,15 +61,45 @@ func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 		}
 		res.Keys++
 	}
-	if err := iter.Err(); err != nil {
-		return res, opErr("rotate master key", err)
-	}
 	return res, nil
 }
 
+// scanNames returns every key name matching pattern. A ClusterClient's
+// SCAN reaches one node only, so on a Cluster every master is scanned.
+func (s *Store) scanNames(ctx context.Context, pattern string) ([]string, error) {
+	var mu sync.Mutex
+	var out []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			out = append(out, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, s.rdb)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), err
+}
+
+// keyRecordName returns the part of a key record's name between the
+// braces (the app_key hash, or in format 1 the app_key), or false for a
+// name that is no key record (a token index).
+func (s *Store) keyRecordName(name string) (string, bool) {
+	inner := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.prefix+"key:{"), "}")
+	return inner, name == s.keys.legacyKey(inner)
+}
+
 // resealOne re-seals one key's secret if it is not under the current
-// master key, failing the write if the secret changed meanwhile.
-func (s *Store) resealOne(ctx context.Context, kr *Keyring, name, appKey string) (string, error) {
+// master key, failing the write if the secret changed meanwhile. The
+// additional data is the record's name, so no app_key is needed.
+func (s *Store) resealOne(ctx context.Context, kr *Keyring, name, inner string) (string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	outcome := ""
@@ -81,7 +115,7 @@ func (s *Store) resealOne(ctx context.Context, kr *Keyring, name, appKey string)
 		if err != nil {
 			return err
 		}
-		secret, kid, err := kr.open(appKey, stored)
+		secret, kid, err := kr.open(inner, stored)
 		if err != nil {
 			return err
 		}
@@ -95,14 +129,14 @@ func (s *Store) resealOne(ctx context.Context, kr *Keyring, name, appKey string)
 			outcome = "resealed"
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.HSet(ctx, name, "secret", kr.seal(appKey, secret))
-			s.publish(ctx, pipe, msgKey(appKey))
+			pipe.HSet(ctx, name, "secret", kr.seal(inner, secret))
+			s.publish(ctx, pipe, msgKey(inner))
 			return nil
 		})
 		return err
 	}, name)
 	if err != nil {
-		return "", opErr("rotate master key", fmt.Errorf("app_key %q: %w", appKey, err))
+		return "", opErr("rotate master key", fmt.Errorf("key record %s: %w", recordLabel(inner), err))
 	}
 	return outcome, nil
 }

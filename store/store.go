@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,9 @@ type Store struct {
 	now     func() time.Time
 	keys    keyspace
 	keyring *Keyring // nil: secrets in clear (--insecure-plaintext-secrets)
+	// legacy makes key lookups also read format-1 records (named by the
+	// app_key in clear) until `authzctl migrate` has run (format.go).
+	legacy atomic.Bool
 }
 
 // Option configures a Store.

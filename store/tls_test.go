@@ -33,7 +33,7 @@ func TestRedissACLUser(t *testing.T) {
 	}
 	provisionRaw(t, s)
 	c := startCache(t, s, CacheConfig{TTL: time.Hour})
-	byKey := &authz.Request{Method: "GET", Path: "/x", Headers: map[string]string{"x-app-key": "app1-key"}, Context: map[string]string{"api": "orders"}}
+	byKey := &authz.Request{Method: "GET", Path: "/x", Headers: map[string]string{"x-app-key": "app1-key-0123456789"}, Context: map[string]string{"api": "orders"}}
 	for name, e := range map[string]*authz.Engine{"direct": authz.NewEngine(s), "cached": authz.NewEngine(c)} {
 		if d := e.Check(ctx, byKey); !d.Allow {
 			t.Errorf("%s: denied %s: %s", name, d.Reason, d.Message)

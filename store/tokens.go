@@ -11,13 +11,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/oauth2"
 )
 
-// OAuth2 tokens are kept as token:{sha256hex} → JSON {app_id, app_key,
-// scopes} with a TTL; the token itself is never stored. Two sorted sets
-// index the live tokens (score = expiry in µs): app:{id}:tokens and
-// key:{app_key}:tokens, so revoking or disabling a key or app deletes its
+// OAuth2 tokens are kept as token:{sha256hex} → JSON {app_id, key_id,
+// key_hash, scopes} with a TTL; the token itself is never stored. Two
+// sorted sets index the live tokens (score = expiry in µs): app:{id}:tokens
+// and key:{app_key hash}:tokens, so revoking or disabling a key or app deletes its
 // tokens in the same MULTI, and a Check stays one GET.
 
 //go:embed tokens.lua
@@ -31,20 +32,21 @@ const MaxTokensPerKey = 1000
 
 var _ oauth2.Backend = (*Store)(nil)
 
-// TokenClient reads an app_key and the failure counters of the key and the
-// source address in one pipeline (oauth2.Backend).
+// TokenClient reads an app_key's record and the failure counters of the
+// key and the source address in one pipeline (oauth2.Backend).
 func (s *Store) TokenClient(ctx context.Context, appKey, source string) (*oauth2.Client, oauth2.Failures, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	validKey := idPattern.MatchString(appKey)
-	var keyCmd *redis.MapStringStringCmd
+	hash := authz.HashAppKey(appKey)
+	var kc keyCmd
 	var keyCount *redis.StringCmd
 	var keyTTL *redis.DurationCmd
 	if validKey {
-		keyCmd = pipe.HGetAll(ctx, s.keys.key(appKey))
-		keyCount = pipe.Get(ctx, s.keys.authFailures("key", appKey))
-		keyTTL = pipe.PTTL(ctx, s.keys.authFailures("key", appKey))
+		kc = s.queueKey(ctx, pipe, hash, appKey, s.legacy.Load())
+		keyCount = pipe.Get(ctx, s.keys.authFailures("key", hash))
+		keyTTL = pipe.PTTL(ctx, s.keys.authFailures("key", hash))
 	}
 	srcCount := pipe.Get(ctx, s.keys.authFailures("addr", source))
 	srcTTL := pipe.PTTL(ctx, s.keys.authFailures("addr", source))
@@ -57,15 +59,15 @@ func (s *Store) TokenClient(ctx context.Context, appKey, source string) (*oauth2
 		return nil, f, nil
 	}
 	f.Key = counter(keyCount, keyTTL)
-	k, err := decodeKey(appKey, keyCmd.Val())
+	k, err := s.readKey(hash, appKey, kc)
 	if err != nil || k == nil {
 		return nil, f, opErr("token client", err)
 	}
-	secret, err := s.openSecret(appKey, k.Secret)
-	if err != nil {
-		return nil, f, fmt.Errorf("store: token client: %w", err)
+	record := s.keys.key(hash)
+	if len(kc.cur.Val()) == 0 { // a format-1 record (see format.go)
+		record = s.keys.legacyKey(appKey)
 	}
-	return &oauth2.Client{AppID: k.AppID, AppKey: appKey, Secret: secret, Scopes: k.Scopes, Status: k.Status, ExpiresAt: k.ExpiresAt}, f, nil
+	return &oauth2.Client{AppID: k.AppID, KeyID: k.KeyID, KeyHash: hash, Record: record, Secret: k.Secret, Scopes: k.Scopes, Methods: k.Methods, Status: k.Status, ExpiresAt: k.ExpiresAt}, f, nil
 }
 
 func counter(n *redis.StringCmd, ttl *redis.DurationCmd) oauth2.Counter {
@@ -76,13 +78,16 @@ func counter(n *redis.StringCmd, ttl *redis.DurationCmd) oauth2.Counter {
 // SaveToken records an issued token (oauth2.Backend); see tokens.lua, and
 // tokens_cluster.go for a Redis Cluster.
 func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
-	if !validHash(t.Hash) || !idPattern.MatchString(t.AppKey) || !idPattern.MatchString(t.AppID) {
-		return fmt.Errorf("store: save token: malformed hash, app_key or app id")
+	if !validHash(t.Hash) || !validHash(t.KeyHash) || !idPattern.MatchString(t.KeyID) || !idPattern.MatchString(t.AppID) {
+		return fmt.Errorf("store: save token: malformed hash, key or app id")
+	}
+	if t.Record == "" {
+		t.Record = s.keys.key(t.KeyHash)
 	}
 	if t.TTL < time.Millisecond {
 		return fmt.Errorf("store: save token: TTL %v is too short", t.TTL)
 	}
-	rec, err := json.Marshal(tokenJSON{AppID: t.AppID, AppKey: t.AppKey, Scopes: t.Scopes})
+	rec, err := json.Marshal(tokenJSON{AppID: t.AppID, KeyID: t.KeyID, KeyHash: t.KeyHash, Scopes: t.Scopes})
 	if err != nil {
 		return fmt.Errorf("store: save token: %w", err)
 	}
@@ -91,7 +96,8 @@ func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		return s.saveTokenCluster(ctx, cc, t, rec)
 	}
-	keys := []string{s.keys.key(t.AppKey), s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), s.keys.keyTokens(t.AppKey)}
+	// The key's index sits beside its record (the same hash tag).
+	keys := []string{t.Record, s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), t.Record + ":tokens"}
 	res, err := saveTokenScript.Run(ctx, s.rdb, keys, t.AppID, rec, t.TTL.Milliseconds(), t.Hash, MaxTokensPerKey, s.keys.prefix+"token:{").Text()
 	if err != nil {
 		return fmt.Errorf("store: save token: %w", err)
@@ -146,8 +152,8 @@ func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error)
 		if idPattern.MatchString(t.AppID) {
 			pipe.ZRem(ctx, s.keys.appTokens(t.AppID), hash)
 		}
-		if idPattern.MatchString(t.AppKey) {
-			pipe.ZRem(ctx, s.keys.keyTokens(t.AppKey), hash)
+		if kh := t.keyHash(); validHash(kh) {
+			pipe.ZRem(ctx, s.keys.keyTokens(kh), hash)
 		}
 		s.publish(ctx, pipe, msgToken(hash))
 		return nil
@@ -161,13 +167,13 @@ func (s *Store) dropToken(ctx context.Context, hash, owner string) (bool, error)
 // CountAuthFailure counts a failed client authentication (oauth2.Backend):
 // INCR and PEXPIRE in one MULTI (one per counter on a Cluster), so every
 // counter has a TTL.
-func (s *Store) CountAuthFailure(ctx context.Context, appKey, source string, window time.Duration) error {
+func (s *Store) CountAuthFailure(ctx context.Context, keyHash, source string, window time.Duration) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	err := s.txPipelined(ctx, func(pipe redis.Pipeliner) error {
 		names := []string{s.keys.authFailures("addr", source)}
-		if appKey != "" && idPattern.MatchString(appKey) {
-			names = append(names, s.keys.authFailures("key", appKey))
+		if validHash(keyHash) {
+			names = append(names, s.keys.authFailures("key", keyHash))
 		}
 		for _, n := range names {
 			pipe.Incr(ctx, n)

@@ -2,11 +2,11 @@
 -- that its key and app still stand, so a token can never be written after
 -- the revocation or disable that raced with its issue.
 --
--- KEYS[1] key:{app_key}          the key's record
+-- KEYS[1] key:{sha256hex(app_key)}          the key's record
 -- KEYS[2] app:{app_id}           the app's record
 -- KEYS[3] token:{sha256hex}      the token record (string, TTL)
 -- KEYS[4] app:{app_id}:tokens    index of the app's tokens (zset, score = expiry in µs)
--- KEYS[5] key:{app_key}:tokens   index of the key's tokens (same)
+-- KEYS[5] key:{sha256hex(app_key)}:tokens   index of the key's tokens (same)
 -- ARGV[1] app_id
 -- ARGV[2] token record (JSON)
 -- ARGV[3] TTL in ms

@@ -5,7 +5,7 @@
 -- once, would span three. SaveToken writes the token record first, then
 -- runs this for the key, then for the app (tokens_cluster.go).
 --
--- KEYS[1] owner record: key:{app_key} or app:{app_id}
+-- KEYS[1] owner record: key:{sha256hex(app_key)} or app:{app_id}
 -- KEYS[2] the owner's token index (zset, score = expiry in µs)
 -- ARGV[1] app_id the key record must name; "" for the app record, which
 --         need only exist

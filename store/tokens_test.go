@@ -16,7 +16,7 @@ import (
 func saveTok(t *testing.T, s *Store, appID, appKey string) string {
 	t.Helper()
 	h := authz.HashToken(fmt.Sprintf("tok-%s-%d", appKey, time.Now().UnixNano()))
-	if err := s.SaveToken(context.Background(), oauth2.Token{Hash: h, AppID: appID, AppKey: appKey, Scopes: []string{"r"}, TTL: time.Hour}); err != nil {
+	if err := s.SaveToken(context.Background(), oauth2.Token{Hash: h, AppID: appID, KeyID: "kid_test", KeyHash: authz.HashAppKey(appKey), Scopes: []string{"r"}, TTL: time.Hour}); err != nil {
 		t.Fatalf("SaveToken: %v", err)
 	}
 	return h
@@ -48,7 +48,7 @@ func TestTokensLifecycle(t *testing.T) {
 
 	h := saveTok(t, s, "a", a.AppKey)
 	res, err := s.Lookup(ctx, authz.LookupQuery{TokenHashes: []string{h}})
-	if err != nil || res.Tokens[h] == nil || res.Tokens[h].AppKey != a.AppKey || !slices.Equal(res.Tokens[h].Scopes, []string{"r"}) {
+	if err != nil || res.Tokens[h] == nil || res.Tokens[h].KeyID != "kid_test" || !slices.Equal(res.Tokens[h].Scopes, []string{"r"}) {
 		t.Fatalf("Lookup of a saved token = %+v, %v", res.Tokens[h], err)
 	}
 	if ttl := rdb.PTTL(ctx, "appauthz:token:{"+h+"}").Val(); ttl <= 0 || ttl > time.Hour {
@@ -75,7 +75,7 @@ func TestTokensLifecycle(t *testing.T) {
 		if got := liveTokens(t, s, mine, other); !slices.Equal(got, []string{other}) {
 			t.Errorf("live after disable = %v, want only the other key's", got)
 		}
-		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x1"), AppID: "a", AppKey: a.AppKey, TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
+		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x1"), AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(a.AppKey), TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
 			t.Errorf("SaveToken for a disabled key: %v", err)
 		}
 		if err := s.SetKeyStatus(ctx, a.AppKey, authz.StatusActive); err != nil {
@@ -90,7 +90,7 @@ func TestTokensLifecycle(t *testing.T) {
 		if len(liveTokens(t, s, h)) != 0 {
 			t.Error("token of a revoked key still resolves")
 		}
-		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x2"), AppID: "a", AppKey: k2.AppKey, TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientGone) {
+		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x2"), AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(k2.AppKey), TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientGone) {
 			t.Errorf("SaveToken for a revoked key: %v", err)
 		}
 	})
@@ -102,7 +102,7 @@ func TestTokensLifecycle(t *testing.T) {
 		if got := liveTokens(t, s, h, hb); !slices.Equal(got, []string{hb}) {
 			t.Errorf("live after app disable = %v", got)
 		}
-		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x3"), AppID: "a", AppKey: a.AppKey, TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
+		if err := s.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken("x3"), AppID: "a", KeyID: "kid_test", KeyHash: authz.HashAppKey(a.AppKey), TTL: time.Hour}); !errors.Is(err, oauth2.ErrClientDisabled) {
 			t.Errorf("SaveToken for a disabled app: %v", err)
 		}
 		if err := s.SetAppStatus(ctx, "a", authz.StatusActive); err != nil {
@@ -117,7 +117,7 @@ func TestTokensLifecycle(t *testing.T) {
 		if len(liveTokens(t, s, h)) != 0 {
 			t.Error("token of a deleted app still resolves")
 		}
-		if n := rdb.Exists(ctx, "appauthz:app:{b}:tokens", "appauthz:key:{"+b.AppKey+"}:tokens").Val(); n != 0 {
+		if n := rdb.Exists(ctx, "appauthz:app:{b}:tokens", "appauthz:key:{"+authz.HashAppKey(b.AppKey)+"}:tokens").Val(); n != 0 {
 			t.Errorf("%d token indexes of the deleted app remain", n)
 		}
 	})
@@ -126,7 +126,7 @@ func TestTokensLifecycle(t *testing.T) {
 		for range MaxTokensPerKey {
 			saveTok(t, s, "a", a.AppKey)
 		}
-		if n := rdb.ZCard(ctx, "appauthz:key:{"+a.AppKey+"}:tokens").Val(); n != MaxTokensPerKey {
+		if n := rdb.ZCard(ctx, "appauthz:key:{"+authz.HashAppKey(a.AppKey)+"}:tokens").Val(); n != MaxTokensPerKey {
 			t.Errorf("key index holds %d tokens, want %d", n, MaxTokensPerKey)
 		}
 		if len(liveTokens(t, s, first)) != 0 {
@@ -140,7 +140,7 @@ func TestAuthFailureCounters(t *testing.T) {
 	s, rdb, _ := newTestStore(t)
 	a := mustCreateApp(t, s, "a")
 	for range 2 {
-		if err := s.CountAuthFailure(ctx, a.AppKey, "192.0.2.1", time.Minute); err != nil {
+		if err := s.CountAuthFailure(ctx, authz.HashAppKey(a.AppKey), "192.0.2.1", time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}

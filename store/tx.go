@@ -73,8 +73,13 @@ func appNotFound(id string) error {
 	return fmt.Errorf("app %q %w: list apps with `authzctl app list`", id, ErrNotFound)
 }
 
-func keyNotFound(k string) error {
-	return fmt.Errorf("app_key %q %w: list an app's keys with `authzctl key list --app ID`", k, ErrNotFound)
+// keyNotFound names the key only by a key id: a ref that is not one is an
+// app_key, a credential that must not be echoed.
+func keyNotFound(ref string) error {
+	if isKeyID(ref) {
+		return fmt.Errorf("key %s %w: list an app's keys with `authzctl key list --app ID`", ref, ErrNotFound)
+	}
+	return fmt.Errorf("that key was %w: name it by the key_id shown by `authzctl key list --app ID`", ErrNotFound)
 }
 
 func apiNotFound(id string) error {

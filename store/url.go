@@ -45,6 +45,11 @@ func OpenURL(rawURL string, opts ...OpenOption) (redis.UniversalClient, error) {
 	default:
 		return nil, fmt.Errorf("redis URL scheme %q is not supported: %s", u.Scheme, usage)
 	}
+	// go-redis would turn certificate checks off for ?skip_verify=true;
+	// appauthz has no such switch (docs/tls.md), as the multi-host parser.
+	if u.Query().Has("skip_verify") {
+		return nil, fmt.Errorf("redis URL option \"skip_verify\" is not supported: Redis's certificate is always verified; give its CA with --redis-ca-file instead: %s", usage)
+	}
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid redis URL %s: %v: %s", u.Redacted(), err, usage)

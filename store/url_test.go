@@ -34,14 +34,17 @@ func TestOpenURL(t *testing.T) {
 
 func TestOpenURLErrors(t *testing.T) {
 	tests := map[string]struct{ url, message string }{
-		"empty":       {"", "empty"},
-		"http":        {"http://localhost:6379", `scheme "http" is not supported`},
-		"no scheme":   {"localhost:6379", "not supported"},
-		"sentinel":    {"sentinel://h:26379", "not supported"},
-		"bad db":      {"redis://h:6379/x", "database"},
-		"bad port":    {"redis://:s3cretpw@h:port/0", "invalid"},
-		"bad option":  {"redis://:s3cretpw@h:6379/0?bogus=1", "bogus"},
-		"control chr": {"redis://:s3cretpw@h\n:6379", "invalid"},
+		"empty":             {"", "empty"},
+		"http":              {"http://localhost:6379", `scheme "http" is not supported`},
+		"no scheme":         {"localhost:6379", "not supported"},
+		"sentinel":          {"sentinel://h:26379", "not supported"},
+		"bad db":            {"redis://h:6379/x", "database"},
+		"bad port":          {"redis://:s3cretpw@h:port/0", "invalid"},
+		"bad option":        {"redis://:s3cretpw@h:6379/0?bogus=1", "bogus"},
+		"control chr":       {"redis://:s3cretpw@h\n:6379", "invalid"},
+		"skip_verify":       {"rediss://:s3cretpw@h:6380/0?skip_verify=true", `"skip_verify" is not supported`},
+		"skip_verify false": {"rediss://:s3cretpw@h:6380/0?skip_verify=false", `"skip_verify" is not supported`},
+		"skip_verify plain": {"redis://:s3cretpw@h:6379/0?dial_timeout=1s&skip_verify=1", `"skip_verify" is not supported`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

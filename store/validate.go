@@ -5,7 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/appauthz/appauthz/authz"
 )
@@ -16,8 +17,9 @@ import (
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // maxClockSkew caps an API's signature window: a day is already far more
-// than any clock drift.
-const maxClockSkew = 24 * time.Hour
+// than any clock drift, and the replay guard keeps every nonce about this
+// long, so that no API, however wide its window, accepts a signature again.
+const maxClockSkew = authz.MaxClockSkew
 
 func validID(what, v string) error {
 	if !idPattern.MatchString(v) {
@@ -46,8 +48,13 @@ func validName(v string) error {
 	if len(v) > 256 {
 		return fmt.Errorf("app name is %d bytes long: use at most 256", len(v))
 	}
+	// The name is sent upstream in x-appauthz-app-name and in the dynamic
+	// metadata: both must be UTF-8 (a proto string) and a header value.
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("app name %q is not valid UTF-8: give it in UTF-8", v)
+	}
 	for _, r := range v {
-		if r < ' ' || r == 0x7f {
+		if unicode.IsControl(r) { // C0 (CR, LF, NUL…), DEL and C1
 			return fmt.Errorf("app name %q holds a control character: use printable text", v)
 		}
 	}

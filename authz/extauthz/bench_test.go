@@ -18,7 +18,8 @@ import (
 func realStoreHarness(tb testing.TB) *harness {
 	tb.Helper()
 	rs := redistest.Start(tb)
-	st := store.New(rs.Client(tb))
+	rdb := rs.Client(tb)
+	st := store.New(rdb)
 	ctx := context.Background()
 	if err := st.CreateAPI(ctx, authz.API{
 		ID: "demo", Methods: []authz.Method{authz.MethodAppCode, authz.MethodKey},
@@ -33,7 +34,9 @@ func realStoreHarness(tb testing.TB) *harness {
 	if err := st.AddGrant(ctx, store.GrantInfo{API: "demo", AppID: "demo-app", Stage: authz.DefaultStage}); err != nil {
 		tb.Fatalf("AddGrant: %v", err)
 	}
-	return startServer(tb, authz.NewEngine(st), slog.LevelInfo)
+	h := startServer(tb, authz.NewEngine(st), slog.LevelInfo)
+	h.redis = rdb
+	return h
 }
 
 func TestCheckGRPCRealStore(t *testing.T) {

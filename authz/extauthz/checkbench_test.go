@@ -22,7 +22,7 @@ import (
 
 // Credentials of the in-process benchmarks.
 const (
-	benchKey    = "bench-key"
+	benchKey    = "bench-key-0123456789"
 	benchSecret = "bench-secret-0123456789abcdef"
 	benchToken  = "bench-token-0123456789abcdef0123456789"
 )
@@ -60,7 +60,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if err := st.AddGrant(ctx, store.GrantInfo{API: "demo", AppID: "demo-app", Stage: authz.DefaultStage}); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken(benchToken), AppID: "demo-app", AppKey: benchKey, TTL: time.Hour}); err != nil {
+	if err := st.SaveToken(ctx, oauth2.Token{Hash: authz.HashToken(benchToken), AppID: "demo-app", KeyID: "kid_bench", KeyHash: authz.HashAppKey(benchKey), TTL: time.Hour}); err != nil {
 		b.Fatal(err)
 	}
 	if err := st.LoadScripts(ctx); err != nil {

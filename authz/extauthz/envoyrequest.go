@@ -1,6 +1,7 @@
 package extauthz
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -152,10 +153,9 @@ func NewCheckRequest(r HTTPRequest) (*authv3.CheckRequest, error) {
 		}
 		h.HeaderMap = hm
 	} else {
-		h.Headers = make(map[string]string, len(all))
-		for _, e := range all {
-			addJoined(h.Headers, e.k, sanitizeUTF8(e.v))
-		}
+		h.Headers, _ = joinHeaders(context.Background(), len(all), func(i int) (string, string) {
+			return all[i].k, sanitizeUTF8(all[i].v)
+		})
 	}
 	if len(r.Body) > 0 {
 		h.RawBody = slices.Clone(r.Body)

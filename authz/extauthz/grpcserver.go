@@ -26,9 +26,19 @@ var ServiceName = authv3.Authorization_ServiceDesc.ServiceName
 // RESOURCE_EXHAUSTED, which Envoy answers with status_on_error.
 const MaxRecvMsgSize = 17 << 20
 
+// MaxConcurrentStreams bounds the Checks in flight on one HTTP/2
+// connection (SETTINGS_MAX_CONCURRENT_STREAMS; grpc-go's default is
+// unlimited). Envoy's connection pool honours it and opens another
+// connection when a peer's streams are all busy, so the cap costs Envoy
+// nothing while one client can no longer queue an unbounded number of
+// Checks on a single connection. Total load is bounded by who may connect
+// (network policy) and by the proxies' own limits.
+const MaxConcurrentStreams = 1024
+
 // NewGRPCServer returns a grpc.Server serving srv as Envoy's Authorization
 // service and hs as grpc.health.v1, tuned for Envoy:
 //   - 17 MiB receive limit, above any body Envoy is configured to buffer;
+//   - at most MaxConcurrentStreams Checks in flight per connection;
 //   - keepalive enforcement that accepts Envoy's HTTP/2 pings (every 30 s in
 //     our envoy.yaml) instead of answering GOAWAY "too_many_pings";
 //   - MaxConnectionAge so long-lived Envoy connections rebalance across
@@ -37,10 +47,12 @@ const MaxRecvMsgSize = 17 << 20
 //     treats as an error (status_on_error, fail closed) — never an OK.
 //
 // The caller owns hs and sets its serving status; extra options are
-// appended (they win over these defaults).
+// appended (they win over these defaults: pass grpc.MaxConcurrentStreams
+// to change the per-connection cap).
 func NewGRPCServer(srv *Server, hs *health.Server, extra ...grpc.ServerOption) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             5 * time.Second,
 			PermitWithoutStream: true,

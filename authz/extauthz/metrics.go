@@ -17,7 +17,8 @@ const (
 )
 
 // metrics are the Check counters. Label values come from bounded sets:
-// reason codes, auth methods, and API ids the operator configured.
+// reason codes, auth methods, and API ids the operator configured (see
+// apiLabel).
 type metrics struct {
 	checks   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -57,8 +58,22 @@ func (m *metrics) observe(d authz.Decision, elapsed time.Duration) {
 	if d.Allow {
 		result = resultAllow
 	}
-	m.checks.WithLabelValues(result, string(d.Identity.Method), string(d.Reason), d.Identity.API).Inc()
+	m.checks.WithLabelValues(result, string(d.Identity.Method), string(d.Reason), apiLabel(d)).Inc()
 	m.duration.WithLabelValues(result).Observe(elapsed.Seconds())
+}
+
+// unknownAPILabel is the api label of every UnknownAPI deny. It cannot be
+// an API id, which starts with a letter or digit.
+const unknownAPILabel = "_unknown"
+
+// apiLabel is the api label of d. On UnknownAPI the name is whatever the
+// request's route carried (a context extension), so each new name would
+// otherwise create series forever; the name itself is in the deny's log.
+func apiLabel(d authz.Decision) string {
+	if d.Reason == authz.ReasonUnknownAPI {
+		return unknownAPILabel
+	}
+	return d.Identity.API
 }
 
 func (m *metrics) observeError() {

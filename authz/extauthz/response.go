@@ -42,18 +42,16 @@ func ToResponse(d authz.Decision) *authv3.CheckResponse {
 }
 
 func allowResponse(d authz.Decision) *authv3.CheckResponse {
-	set := overwriteAll(d.HeadersToSet)
-	// Envoy applies headers_to_remove after the header mutations, so a name
-	// in both would strip the trusted header we just set.
-	var remove []string
-	for _, name := range d.HeadersToRemove {
-		if !isSet(d.HeadersToSet, name) && !slices.Contains(remove, name) {
-			remove = append(remove, name)
-		}
+	if !validNames(d.HeadersToRemove) || !validNames(d.QueryToRemove) {
+		// Only a hand-made CheckRequest can get here (Envoy sends UTF-8
+		// names). A name Envoy cannot be told to remove might be a
+		// credential: fail closed rather than allow it through.
+		return denyResponse(authz.Decision{Reason: authz.ReasonBadRequest,
+			Message: "a header or query parameter name is not valid UTF-8; send names in UTF-8"})
 	}
 	ok := &authv3.OkHttpResponse{
-		Headers:                 set,
-		HeadersToRemove:         remove,
+		Headers:                 overwriteAll(d.HeadersToSet),
+		HeadersToRemove:         removals(d.HeadersToRemove, d.HeadersToSet),
 		QueryParametersToRemove: slices.Clone(d.QueryToRemove),
 		ResponseHeadersToAdd:    options(d.ResponseHeaders),
 	}
@@ -115,7 +113,7 @@ func denyResponse(d authz.Decision) *authv3.CheckResponse {
 		grpcCode = codes.Unauthenticated
 	}
 	return &authv3.CheckResponse{
-		Status: &rpcstatus.Status{Code: int32(grpcCode), Message: string(reason)},
+		Status: &rpcstatus.Status{Code: int32(grpcCode), Message: headerSafe(string(reason))},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
 			Status:  &typev3.HttpStatus{Code: code},
 			Headers: headers,
@@ -127,7 +125,7 @@ func denyResponse(d authz.Decision) *authv3.CheckResponse {
 // overwrite is the portable "set this header" mutation.
 func overwrite(name, value string) *corev3.HeaderValueOption {
 	return &corev3.HeaderValueOption{
-		Header:       &corev3.HeaderValue{Key: name, Value: value},
+		Header:       &corev3.HeaderValue{Key: headerSafe(name), Value: headerSafe(value)},
 		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 	}
 }
@@ -142,7 +140,7 @@ func overwriteAll(hs []authz.HeaderValue) []*corev3.HeaderValueOption {
 	vals := make([]corev3.HeaderValue, len(hs))
 	out := make([]*corev3.HeaderValueOption, len(hs))
 	for i, h := range hs {
-		vals[i].Key, vals[i].Value = h.Name, h.Value
+		vals[i].Key, vals[i].Value = headerSafe(h.Name), headerSafe(h.Value)
 		opts[i].Header = &vals[i]
 		opts[i].AppendAction = corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
 		out[i] = &opts[i]
@@ -150,13 +148,29 @@ func overwriteAll(hs []authz.HeaderValue) []*corev3.HeaderValueOption {
 	return out
 }
 
-func isSet(hs []authz.HeaderValue, name string) bool {
-	for _, h := range hs {
-		if h.Name == name {
-			return true
-		}
+// removals is names sorted, without duplicates and without the headers
+// set: Envoy applies headers_to_remove after the header mutations, so a
+// name in both would strip the trusted header we just set. Sorting keeps
+// it O(n log n) where a scan per name would be quadratic in a request
+// that brings hundreds of x-appauthz-* headers.
+func removals(names []string, set []authz.HeaderValue) []string {
+	if len(names) == 0 {
+		return nil
 	}
-	return false
+	out := slices.Clone(names)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	isSet := func(name string) bool {
+		return slices.ContainsFunc(set, func(h authz.HeaderValue) bool { return h.Name == name })
+	}
+	if len(set) > 8 { // the core sets a handful; stay linear if that changes
+		m := make(map[string]bool, len(set))
+		for _, h := range set {
+			m[h.Name] = true
+		}
+		isSet = func(name string) bool { return m[name] }
+	}
+	return slices.DeleteFunc(out, isSet)
 }
 
 func options(hs []authz.HeaderValue) []*corev3.HeaderValueOption {
@@ -178,7 +192,7 @@ func identityMetadata(id authz.Identity) *structpb.Struct {
 	vals := make([]structpb.Value, n+1) // the strings, then the scope list
 	strs := make([]structpb.Value_StringValue, n)
 	str := func(i int, s string) *structpb.Value {
-		strs[i].StringValue = s
+		strs[i].StringValue = headerSafe(s)
 		vals[i].Kind = &strs[i]
 		return &vals[i]
 	}
@@ -196,7 +210,7 @@ func identityMetadata(id authz.Identity) *structpb.Struct {
 	return &structpb.Struct{Fields: map[string]*structpb.Value{
 		"app_id":   str(0, id.AppID),
 		"app_name": str(1, id.AppName),
-		"app_key":  str(2, id.AppKey),
+		"key_id":   str(2, id.KeyID),
 		"method":   str(3, string(id.Method)),
 		"api":      str(4, id.API),
 		"scopes":   &vals[n],

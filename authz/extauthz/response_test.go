@@ -43,7 +43,7 @@ func TestToResponseAllow(t *testing.T) {
 		Allow:  true,
 		Reason: authz.ReasonOK,
 		Identity: authz.Identity{
-			AppID: "demo-app", AppName: "Demo App", AppKey: "k1", Method: authz.MethodKey, API: "demo",
+			AppID: "demo-app", AppName: "Demo App", KeyID: "kid_k1", Method: authz.MethodKey, API: "demo",
 			Scopes: []string{"read", "write"},
 		},
 		// x-appauthz-app-id is both set and (as a client-sent spoof) removed:
@@ -86,7 +86,7 @@ func TestToResponseAllow(t *testing.T) {
 		t.Error("OkHttpResponse.dynamic_metadata is deprecated; use CheckResponse.dynamic_metadata")
 	}
 	md := resp.GetDynamicMetadata().AsMap()
-	for k, want := range map[string]string{"app_id": "demo-app", "app_name": "Demo App", "app_key": "k1", "method": "key", "api": "demo"} {
+	for k, want := range map[string]string{"app_id": "demo-app", "app_name": "Demo App", "key_id": "kid_k1", "method": "key", "api": "demo"} {
 		if md[k] != want {
 			t.Errorf("dynamic_metadata[%s] = %v; want %q", k, md[k], want)
 		}

@@ -25,19 +25,28 @@ type Backend interface {
 	// appID (ErrNotOwner otherwise); an unknown hash is not an error.
 	RevokeToken(ctx context.Context, hash, appID string) error
 	// CountAuthFailure records one failed client authentication for source
-	// and, when it names an existing key, for appKey ("" otherwise). Each
-	// count is forgotten after window without a new failure.
-	CountAuthFailure(ctx context.Context, appKey, source string, window time.Duration) error
+	// and, when it names an existing key, for that key (keyHash is its
+	// Client.KeyHash; "" otherwise). Each count is forgotten after window
+	// without a new failure.
+	CountAuthFailure(ctx context.Context, keyHash, source string, window time.Duration) error
 }
 
-// Client is an app_key as the token endpoint authenticates it.
+// Client is an app_key as the token endpoint authenticates it. It holds
+// no app_key: logs name the key by KeyID.
 type Client struct {
-	AppID     string
-	AppKey    string
-	Secret    string // in clear, decrypted by the store
-	Scopes    []string
+	AppID   string
+	KeyID   string
+	KeyHash string // authz.HashAppKey of the app_key: the record's name
+	Secret  string // in clear, decrypted by the store
+	Scopes  []string
+	// Methods the key may be used with (empty: all); a key whose list
+	// lacks oauth2 cannot authenticate here.
+	Methods   []authz.Method
 	Status    authz.Status // of the key
 	ExpiresAt authz.Expiry // of the key; zero value: never
+	// Record is the backend's own name of the key record, handed back in
+	// Token.Record; opaque to the handler and never logged.
+	Record string
 }
 
 // Counter is a failure count and how long until it is forgotten.
@@ -54,11 +63,13 @@ type Failures struct {
 
 // Token is an issued token as it is stored: by hash only.
 type Token struct {
-	Hash   string // authz.HashToken of the token
-	AppID  string
-	AppKey string
-	Scopes []string
-	TTL    time.Duration
+	Hash    string // authz.HashToken of the token
+	AppID   string
+	KeyID   string // the key it is issued to (what a Check reports)
+	KeyHash string // that key's record hash (Client.KeyHash)
+	Record  string // Client.Record
+	Scopes  []string
+	TTL     time.Duration
 }
 
 // Errors of Backend.SaveToken and RevokeToken.

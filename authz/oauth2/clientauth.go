@@ -5,11 +5,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,10 +78,16 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, form url.Va
 			ok = true
 		}
 	}
-	if cl == nil || !ok || stored == "" || cl.ExpiresAt.Passed(h.now()) {
+	// A key restricted to other methods (authzctl key create --methods)
+	// fails like an unknown one; only the log says why.
+	restricted := cl != nil && len(cl.Methods) > 0 && !slices.Contains(cl.Methods, authz.MethodOAuth2)
+	if restricted {
+		h.log.InfoContext(ctx, "oauth2: client key may not be used with oauth2", slog.String("key_id", cl.KeyID), slog.String("app_id", cl.AppID))
+	}
+	if cl == nil || restricted || !ok || stored == "" || cl.ExpiresAt.Passed(h.now()) {
 		counted := ""
-		if cl != nil {
-			counted = appKey // count guesses against keys that exist
+		if cl != nil && !restricted {
+			counted = cl.KeyHash // count guesses against keys that exist
 		}
 		if err := h.backend.CountAuthFailure(ctx, counted, source, h.window); err != nil {
 			return nil, h.storeDown(ctx, err)

@@ -89,12 +89,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/revoke", h.Revoke)
 }
 
-// tokenResponse is RFC 6749 §5.1.
+// tokenResponse is RFC 6749 §5.1. A key without scopes gets a token
+// without scopes, and the optional scope field is left out rather than
+// sent empty.
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
+	Scope       string `json:"scope,omitempty"`
 }
 
 // Token is POST /oauth2/token: the client credentials grant.
@@ -126,7 +128,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count("token", "ok")
-	h.log.InfoContext(r.Context(), "oauth2 token issued", slog.String("app_id", cl.AppID), slog.String("app_key", cl.AppKey),
+	h.log.InfoContext(r.Context(), "oauth2 token issued", slog.String("app_id", cl.AppID), slog.String("key_id", cl.KeyID),
 		slog.String("scope", resp.Scope), slog.Int64("expires_in", resp.ExpiresIn), slog.String("source", h.source(r)))
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -145,7 +147,7 @@ func (h *Handler) issue(ctx context.Context, cl *Client, scopes []string) (token
 	}
 	ttl = ttl.Truncate(time.Second)
 	tok := newToken()
-	err := h.backend.SaveToken(ctx, Token{Hash: authz.HashToken(tok), AppID: cl.AppID, AppKey: cl.AppKey, Scopes: scopes, TTL: ttl})
+	err := h.backend.SaveToken(ctx, Token{Hash: authz.HashToken(tok), AppID: cl.AppID, KeyID: cl.KeyID, KeyHash: cl.KeyHash, Record: cl.Record, Scopes: scopes, TTL: ttl})
 	switch {
 	case errors.Is(err, ErrClientGone):
 		return tokenResponse{}, badClient("the client credentials are not valid")
@@ -183,7 +185,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.count("revoke", "ok")
-	h.log.InfoContext(r.Context(), "oauth2 token revoked", slog.String("app_id", cl.AppID), slog.String("app_key", cl.AppKey))
+	h.log.InfoContext(r.Context(), "oauth2 token revoked", slog.String("app_id", cl.AppID), slog.String("key_id", cl.KeyID))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }
@@ -227,7 +229,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, endpoint string
 	h.count(endpoint, e.code)
 	attrs := []any{slog.String("endpoint", endpoint), slog.String("error", e.code), slog.Int("status", e.status), slog.String("source", h.source(r))}
 	if cl != nil {
-		attrs = append(attrs, slog.String("app_id", cl.AppID), slog.String("app_key", cl.AppKey))
+		attrs = append(attrs, slog.String("app_id", cl.AppID), slog.String("key_id", cl.KeyID))
 	}
 	h.log.InfoContext(r.Context(), "oauth2 request refused", attrs...)
 	e.write(w)

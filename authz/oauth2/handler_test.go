@@ -28,16 +28,17 @@ type fakeBackend struct {
 func newFake() *fakeBackend {
 	return &fakeBackend{
 		clients: map[string]*Client{
-			"rw":  {AppID: "shop", AppKey: "rw", Secret: "rw-secret", Scopes: []string{"orders:read", "orders:write"}, Status: authz.StatusActive},
-			"ro":  {AppID: "shop", AppKey: "ro", Secret: "p+%s", Scopes: []string{"orders:read"}, Status: authz.StatusActive},
-			"off": {AppID: "shop", AppKey: "off", Secret: "off-secret", Status: authz.StatusDisabled},
-			"old": {AppID: "shop", AppKey: "old", Secret: "old-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(1000, 0))},
-			"end": {AppID: "shop", AppKey: "end", Secret: "end-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(2000+90, 0))},
+			"rw":  {AppID: "shop", KeyID: "kid_rw", KeyHash: "rw", Secret: "rw-secret", Scopes: []string{"orders:read", "orders:write"}, Status: authz.StatusActive},
+			"ro":  {AppID: "shop", KeyID: "kid_ro", KeyHash: "ro", Secret: "p+%s", Scopes: []string{"orders:read"}, Status: authz.StatusActive},
+			"off": {AppID: "shop", KeyID: "kid_off", KeyHash: "off", Secret: "off-secret", Status: authz.StatusDisabled},
+			"old": {AppID: "shop", KeyID: "kid_old", KeyHash: "old", Secret: "old-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(1000, 0))},
+			"end": {AppID: "shop", KeyID: "kid_end", KeyHash: "end", Secret: "end-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(2000+90, 0))},
 			// Expired at the epoch and at Go's zero time: neither is "never".
-			"epoch": {AppID: "shop", AppKey: "epoch", Secret: "epoch-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(0, 0))},
-			"year1": {AppID: "shop", AppKey: "year1", Secret: "year1-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Time{})},
-			"far":   {AppID: "shop", AppKey: "far", Secret: "far-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))},
-			"oth":   {AppID: "other", AppKey: "oth", Secret: "oth-secret", Status: authz.StatusActive},
+			"epoch": {AppID: "shop", KeyID: "kid_epoch", KeyHash: "epoch", Secret: "epoch-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Unix(0, 0))},
+			"year1": {AppID: "shop", KeyID: "kid_year1", KeyHash: "year1", Secret: "year1-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Time{})},
+			"far":   {AppID: "shop", KeyID: "kid_far", KeyHash: "far", Secret: "far-secret", Status: authz.StatusActive, ExpiresAt: authz.ExpiryAt(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC))},
+			"sig":   {AppID: "shop", KeyID: "kid_sig", KeyHash: "sig", Secret: "sig-secret", Methods: []authz.Method{authz.MethodHMAC}, Status: authz.StatusActive},
+			"oth":   {AppID: "other", KeyID: "kid_oth", KeyHash: "oth", Secret: "oth-secret", Status: authz.StatusActive},
 		},
 		tokens: map[string]Token{}, failures: map[string]int64{},
 	}
@@ -144,6 +145,7 @@ func TestTokenEndpoint(t *testing.T) {
 		"key expires in 9999":    {body: "grant_type=client_credentials", hdr: basic("far", "far-secret"), status: 200, expiresIn: 3600},
 		"id without secret":      {body: "grant_type=client_credentials&client_id=rw", status: 401, errCode: ErrInvalidClient},
 		"bad basic":              {body: "grant_type=client_credentials", hdr: []string{"Authorization", "Basic !!!"}, status: 401, errCode: ErrInvalidClient},
+		"key not for oauth2":     {body: "grant_type=client_credentials", hdr: basic("sig", "sig-secret"), status: 401, errCode: ErrInvalidClient},
 		"disabled key":           {body: "grant_type=client_credentials", hdr: basic("off", "off-secret"), status: 400, errCode: ErrUnauthorizedClient},
 		"no grant_type":          {body: "scope=x", hdr: basic("rw", "rw-secret"), status: 400, errCode: ErrInvalidRequest},
 		"password grant":         {body: "grant_type=password&username=a&password=b", hdr: basic("rw", "rw-secret"), status: 400, errCode: ErrUnsupportedGrantType},
@@ -185,10 +187,10 @@ func TestTokenEndpoint(t *testing.T) {
 				t.Fatalf("body %v", r.body)
 			}
 			saved, ok := fb.tokens[authz.HashToken(tok)]
-			if !ok || saved.AppID != "shop" || saved.TTL != time.Duration(tc.expiresIn)*time.Second {
+			if !ok || saved.AppID != "shop" || !strings.HasPrefix(saved.KeyID, "kid_") || saved.KeyHash == "" || saved.TTL != time.Duration(tc.expiresIn)*time.Second {
 				t.Errorf("saved %+v (found %v), want the token's hash with its TTL", saved, ok)
 			}
-			if strings.Join(saved.Scopes, " ") != r.body["scope"] {
+			if answered, _ := r.body["scope"].(string); strings.Join(saved.Scopes, " ") != answered {
 				t.Errorf("saved scopes %v, answered %v", saved.Scopes, r.body["scope"])
 			}
 		})

@@ -25,19 +25,23 @@ func newAppCmd(c *cli) *cobra.Command {
 
 func newAppCreateCmd(c *cli) *cobra.Command {
 	var p store.CreateAppParams
+	var methods string
 	cmd := &cobra.Command{
-		Use:   "create --name N [--id ID] [--key K --secret S] [--appcode C]",
+		Use:   "create --name N [--id ID] [--key K --secret S] [--appcode C] [--methods M,...]",
 		Short: "Create an app with a key and an AppCode (printed once)",
 		Long: `Create an app with one app_key/app_secret pair and an AppCode.
 
 Credentials not given are generated. The app_secret and the AppCode are
 printed only now: they are stored so they cannot be shown again (the AppCode
 only as a hash). Give --key and --secret (and --appcode) to import
-credentials from another gateway.`,
+credentials from another gateway; an imported --key usable with the key
+method needs at least 16 characters. --methods restricts the first key as
+'authzctl key create --methods' does. The key's key_id is its public name.`,
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.secret(p.Secret)
 			c.secret(p.AppCode)
+			c.secret(p.Key)
 			if err := requireFlags(cmd, "name"); err != nil {
 				return err
 			}
@@ -52,6 +56,13 @@ credentials from another gateway.`,
 			if err := checkImported(cmd, "key", "secret", "appcode"); err != nil {
 				return err
 			}
+			var err error
+			if p.KeyMethods, err = keyMethods(methods); err != nil {
+				return err
+			}
+			if err := checkKeyLength("key", p.Key, p.KeyMethods); err != nil {
+				return err
+			}
 			st, err := c.store(cmd.Context())
 			if err != nil {
 				return err
@@ -64,7 +75,7 @@ credentials from another gateway.`,
 				return fmt.Errorf("app create: %w", err)
 			}
 			return c.emit(created, func(t *tableWriter) {
-				t.fields("APP ID", created.AppID, "NAME", created.Name,
+				t.fields("APP ID", created.AppID, "NAME", created.Name, "KEY ID", created.KeyID,
 					"APP KEY", created.AppKey, "APP SECRET", created.AppSecret, "APPCODE", created.AppCode)
 				t.note("Keep the app_secret and the AppCode now: authzctl cannot show them again.")
 			})
@@ -76,6 +87,7 @@ credentials from another gateway.`,
 	f.StringVar(&p.Key, "key", "", "import this app_key (with --secret)")
 	f.StringVar(&p.Secret, "secret", "", "import this app_secret (with --key)")
 	f.StringVar(&p.AppCode, "appcode", "", "import this AppCode (default: generated)")
+	f.StringVar(&methods, "methods", "", "auth methods the first key may be used with: key, hmac, paramsign, oauth2, xca (default: all the API accepts)")
 	return cmd
 }
 
@@ -88,7 +100,7 @@ func appExistsError(cmd *cobra.Command, c *cli, p store.CreateAppParams) error {
 		}
 	}
 	if p.Key != "" {
-		return fmt.Errorf("app_key %q or the AppCode given is already in use: choose another --key or --appcode", p.Key)
+		return errors.New("the app_key or the AppCode given is already in use: choose another --key or --appcode")
 	}
 	if p.AppCode != "" {
 		return errors.New("the AppCode given is already in use: choose another --appcode")

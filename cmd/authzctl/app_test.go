@@ -35,8 +35,8 @@ func TestAppCreateImports(t *testing.T) {
 	e := newEnv(t)
 	var a store.CreatedApp
 	e.json(&a, "app", "create", "--name", "legacy", "--id", "legacy-1",
-		"--key", "204001", "--secret", "s3cret-from-kong", "--appcode", "APPCODE-0123456789")
-	want := store.CreatedApp{AppID: "legacy-1", Name: "legacy", AppKey: "204001",
+		"--key", "204001", "--secret", "s3cret-from-kong", "--appcode", "APPCODE-0123456789", "--methods", "hmac,paramsign")
+	want := store.CreatedApp{AppID: "legacy-1", Name: "legacy", KeyID: a.KeyID, AppKey: "204001",
 		AppSecret: "s3cret-from-kong", AppCode: "APPCODE-0123456789"}
 	if a != want {
 		t.Fatalf("create answered %+v, want %+v", a, want)
@@ -48,8 +48,8 @@ func TestAppCreateImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := got.Keys["204001"]
-	if k == nil || k.AppID != "legacy-1" || k.Secret != "s3cret-from-kong" || k.Status != authz.StatusActive {
+	k := got.Keys[authz.HashAppKey("204001")]
+	if k == nil || k.AppID != "legacy-1" || k.KeyID != a.KeyID || len(k.Methods) != 2 || k.Secret != "s3cret-from-kong" || k.Status != authz.StatusActive {
 		t.Errorf("key in Redis = %+v, want app legacy-1 with the imported secret, active", k)
 	}
 	if c := got.AppCodes[codeHash]; c == nil || c.AppID != "legacy-1" {
@@ -82,8 +82,8 @@ func TestAppListShowNeverShowSecrets(t *testing.T) {
 
 	var show store.AppInfo
 	e.json(&show, "app", "show", "one")
-	if show.AppID != "one" || show.Name != "one" || !slices.Equal(show.Keys, []string{a.AppKey}) {
-		t.Errorf("show one = %+v, want its name and key %s", show, a.AppKey)
+	if show.AppID != "one" || show.Name != "one" || !slices.Equal(show.Keys, []string{a.KeyID}) {
+		t.Errorf("show one = %+v, want its name and key id %s", show, a.KeyID)
 	}
 
 	for _, args := range [][]string{
@@ -133,10 +133,10 @@ func TestAppDisableEnable(t *testing.T) {
 func TestAppDeleteFreesKeys(t *testing.T) {
 	e := newEnv(t)
 	var a store.CreatedApp
-	e.json(&a, "app", "create", "--name", "old", "--id", "old", "--key", "shared-key", "--secret", "secret-one")
-	line := e.fail("app", "create", "--name", "clash", "--key", "shared-key", "--secret", "secret-two")
-	if !strings.Contains(line, "shared-key") || strings.Contains(line, "secret-two") {
-		t.Errorf("duplicate key error %q: want it to name the key and not the secret", line)
+	e.json(&a, "app", "create", "--name", "old", "--id", "old", "--key", "shared-key-0123456", "--secret", "secret-one")
+	line := e.fail("app", "create", "--name", "clash", "--key", "shared-key-0123456", "--secret", "secret-two")
+	if !strings.Contains(line, "app_key") || strings.Contains(line, "shared-key") || strings.Contains(line, "secret-two") {
+		t.Errorf("duplicate key error %q: want it to say the app_key is taken, without repeating it or the secret", line)
 	}
 
 	var del appDeletedJSON
@@ -147,15 +147,15 @@ func TestAppDeleteFreesKeys(t *testing.T) {
 	e.fail("app", "show", "old")
 
 	var b store.CreatedApp
-	e.json(&b, "app", "create", "--name", "new", "--id", "new", "--key", "shared-key", "--secret", "secret-two")
-	if b.AppKey != "shared-key" || b.AppID != "new" {
+	e.json(&b, "app", "create", "--name", "new", "--id", "new", "--key", "shared-key-0123456", "--secret", "secret-two")
+	if b.AppKey != "shared-key-0123456" || b.AppID != "new" {
 		t.Errorf("reusing the key answered %+v", b)
 	}
 	var keys struct {
 		Keys []store.KeyInfo `json:"keys"`
 	}
 	e.json(&keys, "key", "list", "--app", "new")
-	if len(keys.Keys) != 1 || keys.Keys[0].AppKey != "shared-key" || keys.Keys[0].AppID != "new" {
+	if len(keys.Keys) != 1 || keys.Keys[0].KeyID != b.KeyID || keys.Keys[0].AppID != "new" {
 		t.Errorf("new app's keys = %+v, want shared-key only", keys.Keys)
 	}
 }

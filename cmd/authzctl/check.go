@@ -34,6 +34,7 @@ type checkOptions struct {
 	http2      bool
 	rawHeaders bool
 	timeout    time.Duration
+	fail       bool
 }
 
 // newCheckCmd is `authzctl check`: send authzd the CheckRequest Envoy would
@@ -53,11 +54,13 @@ and sends it to a running authzd. It prints the decision: ALLOW with the
 headers set and removed upstream, or DENY with the status, reason code and
 message the client would get.
 
-Exit status: 0 when authzd decided (allow or deny), 1 when authzd could not
-be reached or answered with an error, 2 on a usage error.`,
+Exit status: 0 when authzd decided (allow or deny; with --fail, a deny
+exits 1), 1 when authzd could not be reached or answered with an error, 2
+on a usage error. With -o json an error is a JSON object on stderr.`,
 		Example: `  authzctl check -H 'Authorization: APPCODE 3F2504E04F8911D39A0C0305E82C3301' GET http://localhost/demo/hello
   authzctl check GET 'http://localhost/demo/hello?appKey=088ed68d41504123b76d0812f328b560'
-  authzctl check --api orders -d @order.json -H 'Content-Type: application/json' POST http://localhost/orders`,
+  authzctl check --api orders -d @order.json -H 'Content-Type: application/json' POST http://localhost/orders
+  authzctl check --fail -H 'X-App-Key: 088ed68d41504123b76d0812f328b560' GET http://localhost/demo/hello || exit 1`,
 		Args: argNames("METHOD", "URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd, o, args[0], args[1])
@@ -72,6 +75,7 @@ be reached or answered with an error, 2 on a usage error.`,
 	f.BoolVar(&o.http2, "http2", false, "mark the request as HTTP/2 (default HTTP/1.1)")
 	f.BoolVar(&o.rawHeaders, "raw-headers", false, "send header_map instead of headers, like Envoy with encode_raw_headers: true")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for authzd")
+	f.BoolVar(&o.fail, "fail", false, "exit 1 on a deny (for scripts and CI); the decision is printed all the same")
 	return cmd
 }
 
@@ -110,7 +114,14 @@ func runCheck(cmd *cobra.Command, o *checkOptions, method, rawURL string) error 
 	if err != nil {
 		return err
 	}
-	return writeCheckResult(cmd.OutOrStdout(), output, resultFromResponse(resp))
+	res := resultFromResponse(resp)
+	if err := writeCheckResult(cmd.OutOrStdout(), output, res); err != nil {
+		return err
+	}
+	if o.fail && !res.Allowed {
+		return deniedError{}
+	}
+	return nil
 }
 
 // sendCheck makes the one Check call.

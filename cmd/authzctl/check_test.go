@@ -27,8 +27,15 @@ func TestCheckOutput(t *testing.T) {
 	})
 	deny := extauthz.ToResponse(authz.Decision{
 		Reason: authz.ReasonUnknownAppKey, Message: "the app key is not valid",
-		ResponseHeaders: []authz.HeaderValue{{Name: "www-authenticate", Value: "Bearer realm=\"x\"\x1b[31m"}},
+		ResponseHeaders: []authz.HeaderValue{{Name: "www-authenticate", Value: "Bearer realm=\"x\""}},
 	})
+	// authzd sanitizes header values, but another server could send a
+	// terminal escape: put one back after ToResponse.
+	for _, h := range deny.GetDeniedResponse().GetHeaders() {
+		if h.GetHeader().GetKey() == "www-authenticate" {
+			h.Header.Value += "\x1b[31m"
+		}
+	}
 	// A bare non-OK status with no denied_response: Envoy answers 403.
 	bare := &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied)}}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,21 +54,45 @@ func markOperationErrors(cmd *cobra.Command) {
 	}
 }
 
-// report prints err the way its class asks for and returns the exit code.
-// redact hides secrets the invocation carried (flag values, the Redis
-// password) should an error message ever echo one.
-func report(stderr io.Writer, cmd *cobra.Command, err error, redact func(string) string) int {
+// deniedError is `check --fail` meeting a deny: exit 1, and nothing on
+// stderr, since the decision is already on stdout.
+type deniedError struct{}
+
+func (deniedError) Error() string { return "denied" }
+
+// jsonError is an error as -o json prints it on stderr: one object, so a
+// script reading JSON gets JSON whichever way the command ended.
+type jsonError struct {
+	Error    string `json:"error"`
+	Kind     string `json:"kind"` // "operation" (exit 1) or "usage" (exit 2)
+	ExitCode int    `json:"exit_code"`
+}
+
+// report prints err the way its class asks for and returns the exit code:
+// with jsonOut one JSON object (jsonError), else one line, and for a usage
+// error the usage. redact hides secrets the invocation carried (flag
+// values, the Redis password) should an error message ever echo one.
+func report(stderr io.Writer, cmd *cobra.Command, err error, redact func(string) string, jsonOut bool) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "authzctl: %s\n", oneLine(redact(err.Error())))
-	if oe := (*opError)(nil); errors.As(err, &oe) {
+	if errors.As(err, new(deniedError)) {
 		return exitFail
 	}
-	if cmd != nil {
+	msg := oneLine(redact(err.Error()))
+	code, kind := exitUsage, "usage"
+	if oe := (*opError)(nil); errors.As(err, &oe) {
+		code, kind = exitFail, "operation"
+	}
+	if jsonOut {
+		_ = json.NewEncoder(stderr).Encode(jsonError{Error: msg, Kind: kind, ExitCode: code})
+		return code
+	}
+	fmt.Fprintf(stderr, "authzctl: %s\n", msg)
+	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "\n%s", cmd.UsageString())
 	}
-	return exitUsage
+	return code
 }
 
 // oneLine folds a multi-line message (some driver errors have them) so an

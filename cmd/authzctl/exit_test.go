@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -52,6 +53,10 @@ func TestUsageErrors(t *testing.T) {
 		"bad stage":           {[]string{"grant", "add", "--api", "x", "--app", "a", "--stage", "a:b"}, "invalid --stage"},
 		"update nothing":      {[]string{"api", "update", "x"}, "give at least one flag"},
 		"bad redis url":       {[]string{"--redis-url", "http://h/", "app", "list"}, "not supported"},
+		"short bare key":      {[]string{"key", "create", "--app", "a", "--key", "short-key", "--secret", "secret-1"}, "at least 16 characters"},
+		"short key, any use":  {[]string{"app", "create", "--name", "n", "--key", "short-key", "--secret", "secret-1", "--methods", "hmac,key"}, "at least 16 characters"},
+		"appcode key method":  {[]string{"key", "create", "--app", "a", "--methods", "appcode"}, "not a key method"},
+		"unknown key method":  {[]string{"key", "create", "--app", "a", "--methods", "magic"}, "invalid --methods"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,7 +85,7 @@ func TestHelpExitsZero(t *testing.T) {
 func TestOperationErrors(t *testing.T) {
 	e := newEnv(t)
 	var a store.CreatedApp
-	e.json(&a, "app", "create", "--name", "x", "--id", "taken", "--key", "key-1", "--secret", "secret-one", "--appcode", "appcode-one")
+	e.json(&a, "app", "create", "--name", "x", "--id", "taken", "--key", "key-1-0123456789ab", "--secret", "secret-one", "--appcode", "appcode-one")
 
 	tests := map[string]struct {
 		args []string
@@ -90,8 +95,8 @@ func TestOperationErrors(t *testing.T) {
 		"disable":       {[]string{"app", "disable", "nope"}, `authzctl: app "nope" not found: see 'authzctl app list'`},
 		"delete":        {[]string{"app", "delete", "nope"}, `authzctl: app "nope" not found: see 'authzctl app list'`},
 		"key list":      {[]string{"key", "list", "--app", "nope"}, `authzctl: app "nope" not found: see 'authzctl app list'`},
-		"duplicate id":  {[]string{"app", "create", "--name", "y", "--id", "taken", "--secret", "secret-two", "--key", "key-2"}, `authzctl: app "taken" already exists: choose another --id, or see 'authzctl app show taken'`},
-		"duplicate key": {[]string{"app", "create", "--name", "y", "--key", "key-1", "--secret", "secret-two"}, `authzctl: app_key "key-1" or the AppCode given is already in use: choose another --key or --appcode`},
+		"duplicate id":  {[]string{"app", "create", "--name", "y", "--id", "taken", "--secret", "secret-two", "--key", "key-2-0123456789ab"}, `authzctl: app "taken" already exists: choose another --id, or see 'authzctl app show taken'`},
+		"duplicate key": {[]string{"app", "create", "--name", "y", "--key", "key-1-0123456789ab", "--secret", "secret-two"}, `authzctl: the app_key or the AppCode given is already in use: choose another --key or --appcode`},
 		"duplicate appcode": {[]string{"app", "create", "--name", "y", "--appcode", "appcode-one"},
 			"authzctl: the AppCode given is already in use: choose another --appcode"},
 		"grant unknown api": {[]string{"grant", "add", "--api", "nope", "--app", "taken"}, `authzctl: API "nope" not found: see 'authzctl api list'`},
@@ -123,10 +128,18 @@ func TestRedisDown(t *testing.T) {
 
 	for _, args := range [][]string{
 		{"app", "list"},
-		{"-o", "json", "app", "create", "--name", "n", "--key", "key-1", "--secret", "secret-one"},
+		{"-o", "json", "app", "create", "--name", "n", "--key", "key-1-0123456789ab", "--secret", "secret-one"},
 		{"grant", "list", "--api", "x"},
 	} {
-		line := wantFail(t, runCtl(t, append([]string{"--redis-url", "redis://:hunter22@" + addr + "/0"}, args...)...))
+		r := runCtl(t, append([]string{"--redis-url", "redis://:hunter22@" + addr + "/0"}, args...)...)
+		if args[0] == "-o" { // -o json: the error is a JSON object on stderr
+			var je jsonError
+			if err := json.Unmarshal([]byte(r.stderr), &je); err != nil || r.code != exitFail {
+				t.Fatalf("%v: want exit 1 and a JSON error, got %v", args, r)
+			}
+			r.stderr = "authzctl: " + je.Error + "\n"
+		}
+		line := wantFail(t, r)
 		if !strings.Contains(line, "cannot reach Redis at redis://:xxxxx@"+addr+"/0") || !strings.Contains(line, "--redis-url") {
 			t.Errorf("%v: %q should say Redis is unreachable, where, and how to fix it", args, line)
 		}

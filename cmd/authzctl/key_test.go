@@ -25,21 +25,21 @@ func TestKeyCreate(t *testing.T) {
 	}
 
 	var imp store.CreatedKey
-	e.json(&imp, "key", "create", "--app", "x", "--key", "imported-key", "--secret", "imported-secret")
-	want := store.CreatedKey{AppID: "x", AppKey: "imported-key", AppSecret: "imported-secret", Scopes: []string{}}
+	e.json(&imp, "key", "create", "--app", "x", "--key", "imported-key-0123456", "--secret", "imported-secret")
+	want := store.CreatedKey{AppID: "x", AppKey: "imported-key-0123456", AppSecret: "imported-secret", Scopes: []string{}}
 	if !equalKey(imp, want) {
 		t.Errorf("imported key answered %+v, want %+v", imp, want)
 	}
 
 	st := store.New(e.srv.Client(t), store.WithKeyring(testKeyring))
-	got, err := st.Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{gen.AppKey, "imported-key"}})
+	got, err := st.Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{gen.AppKey, "imported-key-0123456"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := got.Keys[gen.AppKey]; k == nil || k.Secret != gen.AppSecret || !k.ExpiresAt.Equal(authz.ExpiryAt(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC))) {
+	if k := got.Keys[authz.HashAppKey(gen.AppKey)]; k == nil || k.Secret != gen.AppSecret || !k.ExpiresAt.Equal(authz.ExpiryAt(time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC))) {
 		t.Errorf("generated key in Redis = %+v, want its secret and expiry", k)
 	}
-	if k := got.Keys["imported-key"]; k == nil || k.Secret != "imported-secret" || !k.ExpiresAt.Never() {
+	if k := got.Keys[authz.HashAppKey("imported-key-0123456")]; k == nil || k.Secret != "imported-secret" || !k.ExpiresAt.Never() {
 		t.Errorf("imported key in Redis = %+v, want its secret and no expiry", k)
 	}
 
@@ -49,33 +49,33 @@ func TestKeyCreate(t *testing.T) {
 	e.json(&list, "key", "list", "--app", "x")
 	byKey := map[string]store.KeyInfo{}
 	for _, k := range list.Keys {
-		byKey[k.AppKey] = k
+		byKey[k.KeyID] = k
 	}
 	if len(byKey) != 3 {
 		t.Fatalf("key list = %+v, want 3 keys", list.Keys)
 	}
-	if k := byKey[gen.AppKey]; k.ExpiresAt == nil || !slices.Equal(k.Scopes, []string{"read", "write"}) || k.Status != "active" {
+	if k := byKey[gen.KeyID]; k.ExpiresAt == nil || !slices.Equal(k.Scopes, []string{"read", "write"}) || k.Status != "active" {
 		t.Errorf("listed generated key %+v: want expiry, scopes read,write, active", k)
 	}
-	if k := byKey["imported-key"]; k.ExpiresAt != nil || k.Scopes == nil {
+	if k := byKey[imp.KeyID]; k.ExpiresAt != nil || k.Scopes == nil {
 		t.Errorf("listed imported key %+v: want no expiry and scopes [] (not null)", k)
 	}
 
 	e.fail("key", "create", "--app", "nope")
-	line := e.fail("key", "create", "--app", "x", "--key", "imported-key", "--secret", "another-secret")
-	if want := `authzctl: app_key "imported-key" is already in use: choose another --key, or delete the app that holds it`; line != want {
+	line := e.fail("key", "create", "--app", "x", "--key", "imported-key-0123456", "--secret", "another-secret")
+	if want := `authzctl: the app_key given is already in use: choose another --key, or delete the app that holds it`; line != want {
 		t.Errorf("duplicate key: got %q, want %q", line, want)
 	}
 }
 
 func equalKey(a, b store.CreatedKey) bool {
-	return a.AppID == b.AppID && a.AppKey == b.AppKey && a.AppSecret == b.AppSecret && slices.Equal(a.Scopes, b.Scopes) && (a.Scopes == nil) == (b.Scopes == nil)
+	return a.AppID == b.AppID && isKeyIDArg(a.KeyID) && a.AppKey == b.AppKey && a.AppSecret == b.AppSecret && slices.Equal(a.Scopes, b.Scopes) && (a.Scopes == nil) == (b.Scopes == nil)
 }
 
 func TestKeyStatusAndRevoke(t *testing.T) {
 	e := newEnv(t)
 	var a store.CreatedApp
-	e.json(&a, "app", "create", "--name", "x", "--id", "x", "--key", "k-1", "--secret", "secret-1")
+	e.json(&a, "app", "create", "--name", "x", "--id", "x", "--key", "k-1-0123456789abc", "--secret", "secret-1")
 	status := func() string {
 		var list struct {
 			Keys []store.KeyInfo `json:"keys"`
@@ -88,18 +88,19 @@ func TestKeyStatusAndRevoke(t *testing.T) {
 	}
 
 	var ks keyStatusJSON
-	e.json(&ks, "key", "disable", "k-1")
-	if ks != (keyStatusJSON{AppKey: "k-1", Status: "disabled"}) || status() != "disabled" {
+	e.json(&ks, "key", "disable", a.KeyID)
+	if ks != (keyStatusJSON{KeyID: a.KeyID, Status: "disabled"}) || status() != "disabled" {
 		t.Errorf("key disable answered %+v, status now %q", ks, status())
 	}
-	e.json(&ks, "key", "enable", "k-1")
-	if ks != (keyStatusJSON{AppKey: "k-1", Status: "active"}) || status() != "active" {
+	// By app_key too, for compatibility: the answer names the key id.
+	e.json(&ks, "key", "enable", "k-1-0123456789abc")
+	if ks != (keyStatusJSON{KeyID: a.KeyID, Status: "active"}) || status() != "active" {
 		t.Errorf("key enable answered %+v, status now %q", ks, status())
 	}
 
 	var rv keyRevokedJSON
-	e.json(&rv, "key", "revoke", "k-1")
-	if rv != (keyRevokedJSON{AppKey: "k-1", Revoked: true}) {
+	e.json(&rv, "key", "revoke", a.KeyID)
+	if rv != (keyRevokedJSON{KeyID: a.KeyID, Revoked: true}) {
 		t.Errorf("key revoke answered %+v", rv)
 	}
 	var list struct {
@@ -110,7 +111,10 @@ func TestKeyStatusAndRevoke(t *testing.T) {
 		t.Errorf("after revoke, keys = %+v", list.Keys)
 	}
 	for _, verb := range []string{"revoke", "disable", "enable"} {
-		if line := e.fail("key", verb, "k-1"); line != `authzctl: app_key "k-1" not found: see 'authzctl key list --app ID'` {
+		if line := e.fail("key", verb, a.KeyID); line != `authzctl: key `+a.KeyID+` not found: name it by the key_id shown by 'authzctl key list --app ID'` {
+			t.Errorf("key %s of a revoked key: %q", verb, line)
+		}
+		if line := e.fail("key", verb, "k-1-0123456789abc"); line != `authzctl: that key not found: name it by the key_id shown by 'authzctl key list --app ID'` {
 			t.Errorf("key %s of a revoked key: %q", verb, line)
 		}
 	}

@@ -108,11 +108,11 @@ type appDeletedJSON struct {
 }
 
 type keyStatusJSON struct {
-	AppKey string `json:"app_key"`
+	KeyID  string `json:"key_id"`
 	Status string `json:"status"`
 }
 
 type keyRevokedJSON struct {
-	AppKey  string `json:"app_key"`
+	KeyID   string `json:"key_id"`
 	Revoked bool   `json:"revoked"`
 }

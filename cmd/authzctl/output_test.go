@@ -43,10 +43,21 @@ func (e *env) table(args ...string) [][]string {
 func TestTableOutput(t *testing.T) {
 	e := newEnv(t)
 	var a store.CreatedApp
-	e.json(&a, "app", "create", "--name", "Orders Service", "--id", "orders-svc", "--key", "key-1", "--secret", "secret-one")
+	e.json(&a, "app", "create", "--name", "Orders Service", "--id", "orders-svc", "--key", "key-1", "--secret", "secret-one", "--methods", "hmac")
 	var b store.CreatedApp
 	e.json(&b, "app", "create", "--name", "Bee", "--id", "b")
-	e.run("key", "create", "--app", "orders-svc", "--key", "key-2", "--secret", "secret-two", "--scopes", "read,write", "--expires", "2030-01-02T03:04:05Z")
+	var k2 store.CreatedKey
+	e.json(&k2, "key", "create", "--app", "orders-svc", "--key", "key-2-0123456789ab", "--secret", "secret-two", "--scopes", "read,write", "--expires", "2030-01-02T03:04:05Z")
+	// Keys are listed by key id, which is random: sort the expected rows.
+	row1 := []string{a.KeyID, "orders-svc", "-", "hmac", "active", "never", "*"}
+	row2 := []string{k2.KeyID, "orders-svc", "read,write", "all", "active", "2030-01-02T03:04:05Z", "*"}
+	if k2.KeyID < a.KeyID {
+		row1, row2 = row2, row1
+	}
+	ids := a.KeyID + "," + k2.KeyID
+	if k2.KeyID < a.KeyID {
+		ids = k2.KeyID + "," + a.KeyID
+	}
 	e.run("app", "disable", "b")
 	e.run("api", "create", "--id", "orders", "--methods", "key,hmac", "--host", "api.example.com", "--path-prefix", "/orders")
 	e.run("grant", "add", "--api", "orders", "--app", "orders-svc", "--expires", "2001-01-01T00:00:00Z")
@@ -58,13 +69,12 @@ func TestTableOutput(t *testing.T) {
 	}{
 		{"app list", []string{"app", "list"}, [][]string{
 			{"APP ID", "NAME", "STATUS", "KEYS", "APPCODE", "CREATED"},
-			{"b", "Bee", "disabled", b.AppKey, "yes", "*"},
-			{"orders-svc", "Orders Service", "active", "key-1,key-2", "yes", "*"},
+			{"b", "Bee", "disabled", b.KeyID, "yes", "*"},
+			{"orders-svc", "Orders Service", "active", ids, "yes", "*"},
 		}},
 		{"key list", []string{"key", "list", "--app", "orders-svc"}, [][]string{
-			{"APP KEY", "APP ID", "SCOPES", "STATUS", "EXPIRES", "CREATED"},
-			{"key-1", "orders-svc", "-", "active", "never", "*"},
-			{"key-2", "orders-svc", "read,write", "active", "2030-01-02T03:04:05Z", "*"},
+			{"KEY ID", "APP ID", "SCOPES", "METHODS", "STATUS", "EXPIRES", "CREATED"},
+			row1, row2,
 		}},
 		{"api list", []string{"api", "list"}, [][]string{
 			{"API", "METHODS", "APPCODE MODE", "ACCESS", "ROUTE", "SCOPES"},
@@ -76,7 +86,7 @@ func TestTableOutput(t *testing.T) {
 		}},
 		{"app show", []string{"app", "show", "orders-svc"}, [][]string{
 			{"APP ID", "orders-svc"}, {"NAME", "Orders Service"}, {"STATUS", "active"},
-			{"KEYS", "key-1,key-2"}, {"APPCODE", "yes"}, {"CREATED", "*"},
+			{"KEYS", ids}, {"APPCODE", "yes"}, {"CREATED", "*"},
 		}},
 	}
 	for _, tc := range tests {

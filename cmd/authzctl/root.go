@@ -33,6 +33,9 @@ type cli struct {
 
 	rdb redis.UniversalClient
 	st  *store.Store
+	// writes is set for a command that writes (needsWritable): the
+	// store's format is checked before its first use.
+	writes bool
 
 	// secrets are values from this invocation that must never be printed
 	// in an error (--secret, --appcode, --code, the Redis password).
@@ -54,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	c.close()
-	return report(stderr, cmd, err, c.redact)
+	return report(stderr, cmd, err, c.redact, c.output == outputJSON)
 }
 
 func newRootCmd(c *cli) *cobra.Command {
@@ -69,6 +72,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 		SilenceErrors: true,
 		RunE:          groupRunE,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			c.writes = needsWritable(cmd)
 			switch c.output {
 			case outputJSON, outputTable:
 				return nil
@@ -87,7 +91,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 	c.keys.register(pf)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newLimitCmd(c), newTokenCmd(c), newSecretsCmd(c), newCheckCmd(), newSignCmd())
+	root.AddCommand(newAppCmd(c), newKeyCmd(c), newAppCodeCmd(c), newAPICmd(c), newGrantCmd(c), newLimitCmd(c), newTokenCmd(c), newSecretsCmd(c), newMigrateCmd(c), newCheckCmd(), newSignCmd(), newVersionCmd(c))
 	markOperationErrors(root)
 	return root
 }
@@ -123,6 +127,13 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		return nil, fmt.Errorf("cannot reach Redis at %s (%v): start it, or point --redis-url or AUTHZ_REDIS_URL at it", shown, err)
+	}
+	if c.writes {
+		// A format-1 store is refused until `authzctl migrate`; an empty
+		// one is marked as of the current format by this first write.
+		if err := st.EnsureWritable(ctx); err != nil {
+			return nil, err
+		}
 	}
 	c.st = st
 	return st, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/appauthz/appauthz/internal/demokey"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -18,6 +19,7 @@ type masterKeyFlags struct {
 	current   string
 	old       []string
 	plaintext bool
+	allowDemo bool // --allow-demo-master-key: the compose demo's public key
 	warn      io.Writer
 }
 
@@ -29,6 +31,8 @@ func (m *masterKeyFlags) register(pf *pflag.FlagSet) {
 	}
 	pf.StringVar(&m.current, "master-key-file", os.Getenv("AUTHZ_MASTER_KEY_FILE"), "file holding the 32-byte master key sealing app secrets, as given to authzd (env AUTHZ_MASTER_KEY_FILE)")
 	pf.StringSliceVar(&m.old, "old-master-key-file", old, "previous master key files, to open secrets not yet re-sealed (env AUTHZ_OLD_MASTER_KEY_FILE)")
+	allowDemo, _ := strconv.ParseBool(os.Getenv(demokey.Env))
+	pf.BoolVar(&m.allowDemo, demokey.Flag, allowDemo, "accept the public demo master key of deploy/demo; docker compose demo only (env "+demokey.Env+")")
 	pf.BoolVar(&m.plaintext, "insecure-plaintext-secrets", plaintext, "read and write app secrets in clear when no master key is given; not for production (env AUTHZ_INSECURE_PLAINTEXT_SECRETS)")
 }
 
@@ -60,6 +64,12 @@ func (m *masterKeyFlags) keyring() (*store.Keyring, error) {
 	kr, err := store.NewKeyring(cur, old...)
 	if err != nil {
 		return nil, usageErrorf("--master-key-file: %v", err)
+	}
+	if demokey.Is(kr) {
+		if !m.allowDemo {
+			return nil, usageErrorf("--master-key-file: %v", demokey.Refusal(m.current))
+		}
+		fmt.Fprintln(m.warn, "authzctl: WARNING: "+demokey.Warning)
 	}
 	if m.plaintext {
 		kr.AcceptPlaintext()

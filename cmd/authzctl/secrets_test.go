@@ -22,11 +22,11 @@ func TestMasterKeyRequired(t *testing.T) {
 		t.Fatalf("no master key: %v", r)
 	}
 	r = runCtlEnv(t, noKey, "--redis-url", e.srv.URL(), "--insecure-plaintext-secrets", "-o", "json", "app", "create", "--name", "P", "--id", "p",
-		"--key", "plain-key", "--secret", "plain-secret-1")
+		"--key", "plain-key-0123456789", "--secret", "plain-secret-1")
 	if r.code != 0 || !strings.Contains(r.stderr, "WARNING") {
 		t.Fatalf("--insecure-plaintext-secrets: %v", r)
 	}
-	if v := e.srv.Client(t).HGet(context.Background(), "appauthz:key:{plain-key}", "secret").Val(); v != "plain-secret-1" {
+	if v := e.srv.Client(t).HGet(context.Background(), "appauthz:key:{"+authz.HashAppKey("plain-key-0123456789")+"}", "secret").Val(); v != "plain-secret-1" {
 		t.Errorf("plaintext mode stored %q", v)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.key")
@@ -49,7 +49,7 @@ func TestSecretsRotateMaster(t *testing.T) {
 	e := newEnv(t)
 	var app store.CreatedApp
 	e.json(&app, "app", "create", "--name", "R", "--id", "r")
-	r := runCtlEnv(t, []string{"AUTHZ_MASTER_KEY_FILE=", "AUTHZ_INSECURE_PLAINTEXT_SECRETS=true"}, "--redis-url", e.srv.URL(), "key", "create", "--app", "r", "--key", "legacy", "--secret", "legacy-secret")
+	r := runCtlEnv(t, []string{"AUTHZ_MASTER_KEY_FILE=", "AUTHZ_INSECURE_PLAINTEXT_SECRETS=true"}, "--redis-url", e.srv.URL(), "key", "create", "--app", "r", "--key", "legacy-key-0123456", "--secret", "legacy-secret")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -74,12 +74,12 @@ func TestSecretsRotateMaster(t *testing.T) {
 	if res != (store.RotateResult{MasterKeyID: newKR.ID(), Keys: 2, Resealed: 2}) {
 		t.Errorf("rotate-master = %+v", res)
 	}
-	got, err := store.New(e.srv.Client(t), store.WithKeyring(newKR)).Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{app.AppKey, "legacy"}})
-	if err != nil || got.Keys[app.AppKey].Secret != app.AppSecret || got.Keys["legacy"].Secret != "legacy-secret" {
+	got, err := store.New(e.srv.Client(t), store.WithKeyring(newKR)).Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{app.AppKey, "legacy-key-0123456"}})
+	if err != nil || got.Keys[authz.HashAppKey(app.AppKey)].Secret != app.AppSecret || got.Keys[authz.HashAppKey("legacy-key-0123456")].Secret != "legacy-secret" {
 		t.Fatalf("after rotation: %+v %v", got.Keys, err)
 	}
 	// The old key alone no longer opens them, and says which key is missing.
-	_, err = store.New(e.srv.Client(t), store.WithKeyring(testKeyring)).Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{"legacy"}})
+	_, err = store.New(e.srv.Client(t), store.WithKeyring(testKeyring)).Lookup(context.Background(), authz.LookupQuery{AppKeys: []string{"legacy-key-0123456"}})
 	if err == nil || !strings.Contains(err.Error(), newKR.ID()) {
 		t.Errorf("the old master key still opens a re-sealed secret: %v", err)
 	}

@@ -24,7 +24,7 @@ func (s *signStore) Lookup(_ context.Context, q authz.LookupQuery) (authz.Lookup
 	}
 	for _, k := range q.AppKeys {
 		if k == "K1" {
-			res.Keys[k] = &authz.Key{AppKey: k, AppID: "app", Secret: "S1", Status: authz.StatusActive}
+			res.Keys[authz.HashAppKey(k)] = &authz.Key{KeyID: "kid_test", AppID: "app", Secret: "S1", Status: authz.StatusActive}
 		}
 	}
 	return res, nil

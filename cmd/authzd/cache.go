@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -71,9 +70,9 @@ func (c *cacheConfig) logValue() slog.Value {
 
 // openCache puts the cache in front of st when enabled and starts its
 // invalidation subscriber until ctx ends; onChange is called whenever the
-// subscription comes or goes. It returns the authz.Store the engine reads
+// subscription comes or goes, with its new state. It returns the authz.Store the engine reads
 // and the cache (nil when disabled).
-func openCache(ctx context.Context, cfg cacheConfig, st *store.Store, log *slog.Logger, reg prometheus.Registerer, onChange func()) (authz.Store, *store.Cache, error) {
+func openCache(ctx context.Context, cfg cacheConfig, st *store.Store, log *slog.Logger, reg prometheus.Registerer, onChange func(subscribed bool)) (authz.Store, *store.Cache, error) {
 	if !cfg.Enabled {
 		log.Info("cache disabled (--cache=false): every Check reads Redis")
 		return st, nil, nil
@@ -85,30 +84,10 @@ func openCache(ctx context.Context, cfg cacheConfig, st *store.Store, log *slog.
 	c, err := store.NewCache(st, store.CacheConfig{
 		TTL: cfg.TTL, NegativeTTL: cfg.NegativeTTL, Stale: cfg.Stale,
 		MaxEntries: cfg.Size, MaxBytes: int64(cfg.MemoryMB) << 20,
-	}, store.WithCacheStats(stats), store.WithCacheLogger(log), store.WithSubscriptionHook(func(bool) { onChange() }))
+	}, store.WithCacheStats(stats), store.WithCacheLogger(log), store.WithSubscriptionHook(onChange))
 	if err != nil {
 		return nil, nil, fmt.Errorf("cache: %w", err)
 	}
 	go c.Run(ctx)
 	return c, c, nil
-}
-
-// errNotSubscribed makes authzd unready while the cache cannot hear
-// invalidations: it then fetches every record (slower), and if Redis is
-// failing too it answers from the stale window, so Envoy should prefer
-// replicas that hear them.
-var errNotSubscribed = errors.New("the cache is not subscribed to the invalidation channel")
-
-// readyCheck is what readiness polls: Redis answers, and the cache (when
-// on) hears invalidations.
-func readyCheck(st *store.Store, c *store.Cache) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := st.Ping(ctx); err != nil {
-			return err
-		}
-		if c != nil && !c.Subscribed() {
-			return errNotSubscribed
-		}
-		return nil
-	}
 }

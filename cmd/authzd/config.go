@@ -38,6 +38,9 @@ type Config struct {
 	// TLS configures TLS on the gRPC listener and to Redis (tls.go).
 	TLS tlsConfig
 
+	// Version: print the build and exit (--version; no variable).
+	Version bool
+
 	// explicit names the flags given on the command line or in the
 	// environment (--dev only moves the listeners to loopback when the
 	// operator did not choose an address).
@@ -52,6 +55,22 @@ const (
 	devGRPCAddr     = "127.0.0.1:9001"
 	devHTTPAddr     = "127.0.0.1:8081"
 )
+
+// defaultRedisTimeout bounds each Redis round trip. A Check makes up to
+// three in sequence (Lookup, Principal, Admit), each bounded on its own, so
+// the worst Check waits 750 ms and still answers, with its
+// x-appauthz-error, inside the 1 s ext_authz timeout of the shipped
+// envoy.yaml and Istio mesh config. deploytimeouts_test.go holds them to it.
+const defaultRedisTimeout = 250 * time.Millisecond
+
+// defaultDrainDelay is how long SIGTERM leaves health NOT_SERVING before
+// the listeners close. The shipped proxies notice within 3 s: Envoy's gRPC
+// health check runs every 2 s with a 1 s timeout and drops a host on its
+// first NOT_SERVING answer; the Kubernetes readiness probe runs every 2 s
+// with a 1 s timeout and failureThreshold 1. The rest leaves time for the
+// change to reach the proxies (endpoints, EDS). deploytimeouts_test.go
+// holds the shipped configs to it.
+const defaultDrainDelay = 5 * time.Second
 
 // errUsage means the command line could not be parsed; the flag package
 // has already printed the problem and the usage.
@@ -73,12 +92,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		logLevel string
 	)
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "`address` of the ext_authz gRPC listener (Envoy's ext_authz cluster)")
-	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics")
+	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics and the OAuth2 endpoints /oauth2/*")
 	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
+	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
-	fs.DurationVar(&c.RedisTimeout, "redis-timeout", 500*time.Millisecond, "bound on each Redis call; keep it below Envoy's ext_authz timeout")
-	fs.DurationVar(&c.DrainDelay, "drain-delay", 2*time.Second, "on SIGTERM, how long to report NOT_SERVING before closing listeners")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", defaultRedisTimeout, "bound on each Redis round trip; a Check makes up to 3 in sequence, so keep 3 times this plus ~200ms under the proxy's ext_authz timeout (1s in the shipped configs), or Envoy answers a bare 503 first")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", defaultDrainDelay, "on SIGTERM, how long to report NOT_SERVING before closing listeners; keep it above the proxies' health-check interval plus timeout (2s+1s in the shipped configs), so they stop sending Checks first")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
 	c.OAuth2.register(fs)
 	c.Secrets.register(fs)
@@ -92,6 +112,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 
 	var problems []error
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // AUTHZ_VERSION is no reason for a daemon to exit
+		}
 		env := envName(f.Name)
 		v := getenv(env)
 		if v == "" {
@@ -119,6 +142,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return Config{}, errUsage
 	}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	if c.Version {
+		return c, nil // nothing else matters for printing the version
+	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil || !validLevel(logLevel) {
 		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", logLevel))
@@ -169,7 +195,7 @@ func (c *Config) validate() []error {
 		}
 	}
 	if c.RedisTimeout <= 0 {
-		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 500ms", c.RedisTimeout))
+		problems = append(problems, fmt.Errorf("--redis-timeout %v: must be positive, e.g. 250ms", c.RedisTimeout))
 	}
 	if c.DrainDelay < 0 {
 		problems = append(problems, fmt.Errorf("--drain-delay %v: must be 0 or more", c.DrainDelay))
@@ -178,7 +204,7 @@ func (c *Config) validate() []error {
 		problems = append(problems, fmt.Errorf("--shutdown-timeout %v: must be positive, e.g. 15s", c.ShutdownTimeout))
 	}
 	problems = append(problems, c.OAuth2.validate()...)
-	problems = append(problems, c.Secrets.validate()...)
+	problems = append(problems, c.Secrets.validate(c.Dev)...)
 	problems = append(problems, c.Cache.validate()...)
 	problems = append(problems, c.TLS.validate()...)
 	return problems
@@ -203,7 +229,7 @@ func (c Config) LogValue() slog.Value {
 	if c.Dev {
 		redisURL = "embedded in-memory Redis (--dev)"
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("redis_url", redisURL),
@@ -217,11 +243,16 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("oauth2_max_failures", c.OAuth2.MaxFailures),
 		slog.String("oauth2_failure_window", c.OAuth2.FailureWindow.String()),
 		slog.String("trusted_proxies", c.OAuth2.TrustedProxies),
-		slog.String("master_key_id", c.Secrets.masterKeyID()),
 		slog.Bool("insecure_plaintext_secrets", c.Secrets.InsecurePlaintext),
 		slog.Any("cache", c.Cache.logValue()),
 		slog.Any("tls", c.TLS.logValue()),
-	)
+	}
+	// --dev without a key file makes its ephemeral key later and logs its
+	// id then; "none" here would contradict that line.
+	if !c.Dev || c.Secrets.keyring != nil {
+		attrs = append(attrs, slog.String("master_key_id", c.Secrets.masterKeyID()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // maskURL hides the password of a URL (redis://user:xxxxx@host/0). A URL

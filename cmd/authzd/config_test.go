@@ -18,15 +18,15 @@ func TestLoadConfig(t *testing.T) {
 		"defaults": {
 			want: func(c Config) bool {
 				return c.GRPCAddr == ":9001" && c.HTTPAddr == ":8081" && c.RedisURL == "redis://127.0.0.1:6379/0" &&
-					!c.Dev && c.LogLevel == slog.LevelInfo && c.RedisTimeout == 500*time.Millisecond
+					!c.Dev && c.LogLevel == slog.LevelInfo && c.RedisTimeout == 250*time.Millisecond
 			},
 		},
 		"flags": {
 			args: []string{"--grpc-addr", "10.0.0.1:9100", "--http-addr=:9200", "--redis-url", "rediss://u:p@redis:6380/2",
-				"--log-level", "debug", "--redis-timeout", "250ms"},
+				"--log-level", "debug", "--redis-timeout", "400ms"},
 			want: func(c Config) bool {
 				return c.GRPCAddr == "10.0.0.1:9100" && c.HTTPAddr == ":9200" && c.RedisURL == "rediss://u:p@redis:6380/2" &&
-					c.LogLevel == slog.LevelDebug && c.RedisTimeout == 250*time.Millisecond
+					c.LogLevel == slog.LevelDebug && c.RedisTimeout == 400*time.Millisecond
 			},
 		},
 		"env": {

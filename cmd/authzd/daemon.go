@@ -18,6 +18,7 @@ import (
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/oauth2"
+	"github.com/appauthz/appauthz/internal/buildinfo"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -47,9 +48,12 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	defer dropDevKey()
 	st := store.New(rdb, store.WithTimeout(cfg.RedisTimeout), store.WithKeyring(keyring))
+	if err := checkFormat(ctx, st, log); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Read().Collector())
 	limitOpts, err := rateLimitOptions(cfg, log, reg)
 	if err != nil {
 		return err
@@ -60,10 +64,10 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	rdb.AddHook(redisMetrics)
 	hs := health.NewServer()
-	ready := newReadiness(hs, log)
+	ready := newReadiness(hs, log, cfg.Cache.Enabled)
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	decide, cache, err := openCache(watchCtx, cfg.Cache, st, log, reg, ready.Recheck)
+	decide, _, err := openCache(watchCtx, cfg.Cache, st, log, reg, ready.subscriptionChanged)
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		printDemo(stdout, redisURL, devKeyFile, grpcLis.Addr().String(), httpLis.Addr().String())
 	}
 
-	go ready.watch(watchCtx, readyCheck(st, cache), pingInterval)
+	go ready.watch(watchCtx, st.Ping, pingInterval)
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- gs.Serve(grpcLis) }()
@@ -131,12 +135,13 @@ type gracefulStopper interface {
 }
 
 // shutdown: health NOT_SERVING (Envoy's health checks and Kubernetes stop
-// routing here), a short drain while they notice, then GracefulStop so
-// in-flight Checks finish, bounded by --shutdown-timeout.
+// routing here), a drain of --drain-delay while they notice (longer than
+// their check interval plus timeout), then GracefulStop so in-flight
+// Checks finish, bounded by --shutdown-timeout.
 func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
-		log.Info("health NOT_SERVING; draining", slog.Duration("drain_delay", cfg.DrainDelay))
+		log.Info("health NOT_SERVING; draining", slog.String("drain_delay", cfg.DrainDelay.String()))
 		time.Sleep(cfg.DrainDelay)
 	}
 	done := make(chan struct{})
@@ -147,7 +152,7 @@ func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Serve
 	case <-done:
 	case <-timer.C:
 		log.Warn("in-flight RPCs did not finish within --shutdown-timeout; closing connections",
-			slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+			slog.String("shutdown_timeout", cfg.ShutdownTimeout.String()))
 		gs.Stop()
 		<-done
 	}

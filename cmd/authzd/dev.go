@@ -41,6 +41,9 @@ func startDevRedis(log *slog.Logger) (*miniredis.Miniredis, string, error) {
 // seedDemo creates the demo API, app and grant through the store's admin
 // API, exactly as `authzctl` would.
 func seedDemo(ctx context.Context, st *store.Store) error {
+	if err := st.EnsureWritable(ctx); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
 	if err := st.CreateAPI(ctx, authz.API{
 		ID:               demoAPI,
 		Methods:          authz.AllMethods,

@@ -17,6 +17,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/internal/buildinfo"
 )
 
 func main() {
@@ -27,6 +31,10 @@ func main() {
 // serving failed, 2 on bad usage or configuration.
 func realMain(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, getenv, stderr)
+	if err == nil && cfg.Version {
+		fmt.Fprintln(stdout, "authzd "+buildinfo.Read().String())
+		return 0
+	}
 	if err == nil {
 		err = cfg.Secrets.required(cfg.Dev)
 	}
@@ -42,6 +50,7 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	tuneGC(getenv)
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	redis.SetLogger(redisLogger{log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := run(ctx, cfg, stdout, log); err != nil {

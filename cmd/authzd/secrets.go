@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/appauthz/appauthz/internal/demokey"
 	"github.com/appauthz/appauthz/store"
 )
 
@@ -17,13 +18,16 @@ type secretsConfig struct {
 	MasterKeyFile     string
 	OldMasterKeyFiles string // comma-separated
 	InsecurePlaintext bool
-	keyring           *store.Keyring // nil: secrets in clear, or --dev's ephemeral key
+	// AllowDemoKey lets the public demo master key through (compose demo).
+	AllowDemoKey bool
+	keyring      *store.Keyring // nil: secrets in clear, or --dev's ephemeral key
 }
 
 func (s *secretsConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.MasterKeyFile, "master-key-file", "", "`file` holding the 32-byte master key that encrypts app secrets in Redis (raw, hex or base64)")
 	fs.StringVar(&s.OldMasterKeyFiles, "old-master-key-file", "", "comma-separated `files` of previous master keys, still accepted while `authzctl secrets rotate-master` runs")
 	fs.BoolVar(&s.InsecurePlaintext, "insecure-plaintext-secrets", false, "allow app secrets stored in clear in Redis (and store new ones so without a master key); not for production")
+	fs.BoolVar(&s.AllowDemoKey, demokey.Flag, false, "accept the public demo master key of deploy/demo (docker compose demo only; implied by --dev)")
 }
 
 // errNoMasterKey is why authzd refuses to start without a master key.
@@ -40,8 +44,9 @@ func (s *secretsConfig) required(dev bool) error {
 	return nil
 }
 
-// validate loads the master key files given.
-func (s *secretsConfig) validate() []error {
+// validate loads the master key files given. The public demo key is
+// refused unless allowed (dev: --dev implies the switch).
+func (s *secretsConfig) validate(dev bool) []error {
 	s.keyring = nil
 	var problems []error
 	if s.MasterKeyFile == "" {
@@ -72,6 +77,9 @@ func (s *secretsConfig) validate() []error {
 	kr, err := store.NewKeyring(cur, old...)
 	if err != nil {
 		return append(problems, fmt.Errorf("--master-key-file: %w", err))
+	}
+	if demokey.Is(kr) && !s.AllowDemoKey && !dev {
+		return append(problems, fmt.Errorf("--master-key-file: %w", demokey.Refusal(s.MasterKeyFile)))
 	}
 	if s.InsecurePlaintext {
 		kr.AcceptPlaintext()
@@ -116,6 +124,9 @@ func (s *secretsConfig) open(dev bool, log *slog.Logger) (kr *store.Keyring, key
 			return nil, "", nil, err
 		}
 		log.Warn("DEV MODE: app secrets are sealed under an ephemeral master key, lost at exit", slog.String("master_key_file", keyFile), slog.String("master_key_id", kr.ID()))
+	}
+	if demokey.Is(kr) {
+		log.Warn(demokey.Warning, slog.String("master_key_id", kr.ID()))
 	}
 	if s.InsecurePlaintext {
 		if kr == nil {

@@ -35,6 +35,10 @@ func TestMasterKeyConfig(t *testing.T) {
 		"old without current":    {args: []string{"--old-master-key-file", good}, problem: "needs --master-key-file"},
 		"insecure plaintext":     {args: []string{"--insecure-plaintext-secrets"}},
 		"dev":                    {args: []string{"--dev"}},
+		"demo key refused":       {args: []string{"--master-key-file", demoKeyFile}, problem: "public demo master key"},
+		"demo key allowed":       {args: []string{"--master-key-file", demoKeyFile, "--allow-demo-master-key"}},
+		"demo key allowed (env)": {args: []string{"--master-key-file", demoKeyFile}, env: map[string]string{"AUTHZ_ALLOW_DEMO_MASTER_KEY": "true"}},
+		"demo key in --dev":      {args: []string{"--dev", "--master-key-file", demoKeyFile}},
 		"bad trusted proxy":      {args: []string{"--dev", "--trusted-proxies", "10.0.0.0/8,nonsense"}, problem: "nonsense"},
 		"token ttl out of range": {args: []string{"--dev", "--token-ttl", "48h"}, problem: "--token-ttl"},
 	} {
@@ -49,7 +53,7 @@ func TestMasterKeyConfig(t *testing.T) {
 			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
 				t.Fatalf("err %v, want one mentioning %q", err, tc.problem)
 			}
-			if tc.problem == "" && c.Secrets.MasterKeyFile != "" && c.Secrets.keyring.ID() != store.KeyID(key) {
+			if tc.problem == "" && c.Secrets.MasterKeyFile == good && c.Secrets.keyring.ID() != store.KeyID(key) {
 				t.Errorf("keyring id %s, want %s", c.Secrets.keyring.ID(), store.KeyID(key))
 			}
 		})

@@ -16,6 +16,7 @@ type world struct {
 	redis              testRedis
 	d                  *daemon
 	code, key          string // app "shop"
+	keyID              string // the key id of key
 	otherKey           string // app "other", no grant
 	lapsedKey          string // app "lapsed", grant expired
 	stagedKey          string // app "staged", grant on TEST only
@@ -27,7 +28,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{redis: startRedis(t)}
 	url := w.redis.URL()
 	shop := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")
-	w.code, w.key = shop["appcode"].(string), shop["app_key"].(string)
+	w.code, w.key, w.keyID = shop["appcode"].(string), shop["app_key"].(string), shop["key_id"].(string)
 	w.otherKey = ctl(t, url, "app", "create", "--name", "Other", "--id", "other")["app_key"].(string)
 	w.lapsedKey = ctl(t, url, "app", "create", "--name", "Lapsed", "--id", "lapsed")["app_key"].(string)
 	w.stagedKey = ctl(t, url, "app", "create", "--name", "Staged", "--id", "staged")["app_key"].(string)
@@ -85,7 +86,7 @@ func TestAppCodeAndKeyEndToEnd(t *testing.T) {
 	t.Run("key header", func(t *testing.T) {
 		o := d.check(t, withAPI(get("http://api.example.com/orders", "X-App-Key", w.key), "orders"))
 		o.wantAllow(t, "shop")
-		if !slices.Contains(o.removed, "x-app-key") || o.set["x-appauthz-key"] != w.key || o.set["x-appauthz-method"] != "key" {
+		if !slices.Contains(o.removed, "x-app-key") || o.set["x-appauthz-key"] != w.keyID || !strings.HasPrefix(w.keyID, "kid_") || o.set["x-appauthz-method"] != "key" {
 			t.Errorf("removed %v set %v", o.removed, o.set)
 		}
 	})
@@ -163,6 +164,11 @@ func TestAppCodeAndKeyEndToEnd(t *testing.T) {
 		}
 		if strings.Contains(logs, w.code) {
 			t.Errorf("an AppCode appears in the logs")
+		}
+		for _, k := range []string{w.key, w.otherKey, w.lapsedKey, w.stagedKey, w.shopSecondKeyToDel} {
+			if strings.Contains(logs, k) {
+				t.Errorf("an app_key (%s…) appears in the logs", k[:4])
+			}
 		}
 	})
 }

@@ -109,7 +109,13 @@ func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
 func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan struct{})}
-	args = append([]string{"--grpc-addr", d.grpcAddr, "--http-addr", d.httpAddr, "--redis-url", redisURL, "--log-level", "debug"}, args...)
+	// The production defaults (--redis-timeout 250ms, --drain-delay 5s) fit
+	// a proxy's 1s budget on a quiet machine; a test machine running the
+	// race detector on two busy cores can stall a healthy round trip past
+	// 250ms, and a 5s drain only slows every cleanup. Tests about timeouts
+	// and draining pass their own values, which come later and win.
+	args = append([]string{"--grpc-addr", d.grpcAddr, "--http-addr", d.httpAddr, "--redis-url", redisURL, "--log-level", "debug",
+		"--redis-timeout", "2s", "--drain-delay", "0s"}, args...)
 	d.cmd = exec.Command(bins.authzd, args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {

@@ -24,6 +24,7 @@ type oauthWorld struct {
 	redis              testRedis
 	d                  *daemon
 	rw, rwSecret       string
+	rwID               string // rw's key id
 	ro, roSecret       string
 	other, otherSecret string
 	code               string
@@ -41,11 +42,14 @@ func newOAuthWorld(t *testing.T, authzdArgs ...string) *oauthWorld {
 	w.seen = append(w.seen, shop["app_secret"].(string), w.code)
 	rw := ctl(t, u, "key", "create", "--app", "shop", "--scopes", "orders:read,orders:write")
 	ro := ctl(t, u, "key", "create", "--app", "shop", "--scopes", "orders:read")
-	w.rw, w.rwSecret = rw["app_key"].(string), rw["app_secret"].(string)
+	w.rw, w.rwSecret, w.rwID = rw["app_key"].(string), rw["app_secret"].(string), rw["key_id"].(string)
 	w.ro, w.roSecret = ro["app_key"].(string), ro["app_secret"].(string)
 	other := ctl(t, u, "app", "create", "--name", "Other", "--id", "other")
 	w.other, w.otherSecret = other["app_key"].(string), other["app_secret"].(string)
 	w.seen = append(w.seen, w.rwSecret, w.roSecret, w.otherSecret, other["appcode"].(string))
+	// Keys usable with the key method are credentials too: only their
+	// hashes may be in Redis.
+	w.seen = append(w.seen, shop["app_key"].(string), w.rw, w.ro, w.other)
 
 	ctl(t, u, "api", "create", "--id", "orders", "--methods", "appcode,key,hmac,paramsign,oauth2", "--access", "authenticated",
 		"--method-scopes", ordersScopes)
@@ -151,7 +155,7 @@ func TestOAuth2EndToEnd(t *testing.T) {
 		for _, m := range []string{"GET", "POST", "DELETE"} {
 			o := d.check(t, bearer(m, tok))
 			o.wantAllow(t, "shop")
-			if o.set["x-appauthz-method"] != "oauth2" || o.set["x-appauthz-key"] != w.rw || o.set["x-appauthz-scopes"] != "orders:read orders:write" {
+			if o.set["x-appauthz-method"] != "oauth2" || o.set["x-appauthz-key"] != w.rwID || o.set["x-appauthz-scopes"] != "orders:read orders:write" {
 				t.Errorf("%s: identity headers %v", m, o.set)
 			}
 			if !slices.Contains(o.removed, "authorization") {
@@ -291,7 +295,7 @@ func TestOAuth2EndToEnd(t *testing.T) {
 
 		// Revoking one key ends its tokens and no other key's.
 		tmp := ctl(t, u, "key", "create", "--app", "shop", "--scopes", "orders:read")
-		w.seen = append(w.seen, tmp["app_secret"].(string))
+		w.seen = append(w.seen, tmp["app_secret"].(string), tmp["app_key"].(string))
 		tok, roTok = w.token(t, tmp["app_key"].(string), tmp["app_secret"].(string), ""), w.token(t, w.ro, w.roSecret, "")
 		ctl(t, u, "key", "revoke", tmp["app_key"].(string))
 		d.check(t, bearer("GET", tok)).wantDeny(t, 401, "InvalidToken")
@@ -374,7 +378,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	oldKey, oldSecret := old["app_key"].(string), old["app_secret"].(string)
 	next := ctl(t, u, "key", "create", "--app", "shop", "--scopes", "orders:read")
 	newKey, newSecret := next["app_key"].(string), next["app_secret"].(string)
-	w.seen = append(w.seen, oldSecret, newSecret)
+	w.seen = append(w.seen, oldSecret, newSecret, oldKey, newKey)
 	n := 0
 	signed := func(key, secret string) extauthz.HTTPRequest {
 		n++ // a fresh request line each time: the replay guard is on

@@ -25,19 +25,20 @@ const (
 )
 
 type sigWorld struct {
-	d   *daemon
-	url string
+	d     *daemon
+	url   string
+	keyID string // the key id of sigKey
 }
 
 func newSigWorld(t *testing.T) *sigWorld {
 	t.Helper()
 	url := startRedis(t).URL()
-	ctl(t, url, "app", "create", "--name", "Signer", "--id", "signer", "--key", sigKey, "--secret", sigSecret)
+	keyID := ctl(t, url, "app", "create", "--name", "Signer", "--id", "signer", "--key", sigKey, "--secret", sigSecret)["key_id"].(string)
 	ctl(t, url, "api", "create", "--id", "sig", "--methods", "hmac,paramsign", "--access", "authenticated")
 	ctl(t, url, "api", "create", "--id", "strict", "--methods", "hmac,paramsign", "--access", "authenticated",
 		"--hmac-algorithms", "hmac-sha256", "--enforce-headers", "date,request-line,host", "--timestamp-required")
 	ctl(t, url, "api", "create", "--id", "noreplay", "--methods", "hmac", "--access", "authenticated", "--replay-protection=false")
-	return &sigWorld{d: startAuthzd(t, url), url: url}
+	return &sigWorld{d: startAuthzd(t, url), url: url, keyID: keyID}
 }
 
 // hmacReq builds a request signed as a Kong hmac-auth client would sign it.
@@ -71,7 +72,7 @@ func TestHMACEndToEnd(t *testing.T) {
 		t.Run("GET "+alg, func(t *testing.T) {
 			o := d.check(t, sig(hmacReq(t, sign.HMAC{Algorithm: alg}, "GET", "http://hmac.com/requests?name=bob&alg="+alg, nil)))
 			o.wantAllow(t, "signer")
-			if o.set["x-appauthz-method"] != "hmac" || o.set["x-appauthz-key"] != sigKey || !slices.Contains(o.removed, "authorization") {
+			if o.set["x-appauthz-method"] != "hmac" || o.set["x-appauthz-key"] != w.keyID || !slices.Contains(o.removed, "authorization") {
 				t.Errorf("set %v removed %v", o.set, o.removed)
 			}
 		})

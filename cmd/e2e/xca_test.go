@@ -28,6 +28,8 @@ func newXCAWorld(t *testing.T) *xcaWorld {
 	t.Helper()
 	url := startRedis(t).URL()
 	ctl(t, url, "app", "create", "--name", "Ali", "--id", "ali-app", "--key", sigKey, "--secret", sigSecret)
+	// An Alibaba AppKey is short (digits): imported for xca only.
+	ctl(t, url, "key", "create", "--app", "ali-app", "--key", aliKey, "--secret", aliSecret, "--methods", "xca")
 	api := ctl(t, url, "api", "create", "--id", "ali", "--methods", "xca", "--access", "authenticated")
 	if api["clock_skew"] != "15m0s" || api["xca_timestamp"] != "required-signed" || api["xca_nonce"] != "optional" {
 		t.Fatalf("xca API defaults: %v", api)
@@ -35,9 +37,16 @@ func newXCAWorld(t *testing.T) *xcaWorld {
 	ctl(t, url, "api", "create", "--id", "ali-java", "--methods", "xca", "--access", "authenticated", "--xca-timestamp", "required")
 	ctl(t, url, "api", "create", "--id", "ali-nonce", "--methods", "xca", "--access", "authenticated", "--xca-nonce", "required", "--clock-skew", "2s")
 	ctl(t, url, "api", "create", "--id", "ali-staged", "--methods", "xca")
+	ctl(t, url, "api", "create", "--id", "ali-any", "--methods", "key,xca", "--access", "authenticated")
 	ctl(t, url, "grant", "add", "--api", "ali-staged", "--app", "ali-app", "--stage", "TEST")
 	return &xcaWorld{d: startAuthzd(t, url), url: url}
 }
+
+// An Alibaba-style AppKey and AppSecret.
+const (
+	aliKey    = "203753245"
+	aliSecret = "sEcReT-0123456789abcdef"
+)
 
 // xcaReq builds a request signed as Alibaba's SDKs sign it.
 func xcaReq(t *testing.T, s sign.XCA, method, rawURL string, body []byte, header ...string) extauthz.HTTPRequest {
@@ -65,7 +74,7 @@ func TestXCAEndToEnd(t *testing.T) {
 		t.Helper()
 		o := d.check(t, withAPI(r, api))
 		o.wantAllow(t, "ali-app")
-		if o.set["x-appauthz-method"] != "xca" || o.set["x-appauthz-key"] != sigKey {
+		if o.set["x-appauthz-method"] != "xca" || !strings.HasPrefix(o.set["x-appauthz-key"], "kid_") {
 			t.Fatalf("identity headers %v", o.set)
 		}
 		for name := range r.Header {
@@ -163,6 +172,12 @@ func TestXCAEndToEnd(t *testing.T) {
 	t.Run("nonce required", func(t *testing.T) {
 		d.check(t, withAPI(xcaReq(t, sign.XCA{NoNonce: true}, "GET", "http://api.example.com/orders", nil), "ali-nonce")).wantDeny(t, 400, "BadRequest")
 		ok(t, xcaReq(t, sign.XCA{}, "GET", "http://api.example.com/orders", nil), "ali-nonce")
+	})
+	t.Run("imported Alibaba AppKey", func(t *testing.T) {
+		ok(t, xcaReq(t, sign.XCA{Key: aliKey, Secret: aliSecret}, "GET", "http://api.example.com/orders", nil), "ali")
+		// Restricted to xca, it is not a bare key elsewhere.
+		o := d.check(t, withAPI(get("http://api.example.com/orders", "X-App-Key", aliKey), "ali-any"))
+		o.wantDeny(t, 401, "UnknownAppKey")
 	})
 	t.Run("unknown key", func(t *testing.T) {
 		o := d.check(t, withAPI(xcaReq(t, sign.XCA{Key: "nobody", Secret: "x"}, "GET", "http://api.example.com/orders", nil, "X-Request-Id", "rid-1"), "ali"))

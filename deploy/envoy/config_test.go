@@ -29,8 +29,10 @@ func TestExtAuthzFilter(t *testing.T) {
 	if c := g.GetEnvoyGrpc().GetClusterName(); l.clusters[c] == nil {
 		t.Errorf("envoy_grpc cluster %q is not defined", c)
 	}
-	if to := g.GetTimeout(); to == nil || to.AsDuration() != 500*time.Millisecond {
-		t.Errorf("grpc_service.timeout = %v, want 0.5s (Envoy's default is 200ms)", to)
+	// Its value is checked against authzd's --redis-timeout in
+	// cmd/authzd/deploytimeouts_test.go.
+	if to := g.GetTimeout(); to == nil {
+		t.Errorf("grpc_service.timeout is unset: Envoy's default 200ms is shorter than a Check may take")
 	}
 	if !strings.Contains(string(repoFile(t, "deploy/envoy/envoy.yaml")), "failure_mode_allow: false") {
 		t.Errorf("envoy.yaml must say failure_mode_allow: false explicitly")

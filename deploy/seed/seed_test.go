@@ -155,12 +155,12 @@ func TestSeedIsIdempotent(t *testing.T) {
 	if api.Access != authz.AccessAuthorized || string(api.AppCodeMode) != "header-query" || api.Route.PathPrefix != "/" {
 		t.Errorf("api %s = access %q appcode mode %q route %+v; want authorized, header-query, prefix /", api.ID, api.Access, api.AppCodeMode, api.Route)
 	}
-	k := lr.Keys[env["DEMO_APP_KEY"]]
+	k := lr.Keys[authz.HashAppKey(env["DEMO_APP_KEY"])]
 	if k == nil || k.AppID != env["DEMO_APP_ID"] || k.Secret != env["DEMO_APP_SECRET"] {
 		t.Errorf("key %s = %+v, want app %s with the demo secret", env["DEMO_APP_KEY"], k, env["DEMO_APP_ID"])
 	}
 	// Sealed under the compose master key, never in clear.
-	if raw := srv.Client(t).HGet(ctx, "appauthz:key:{"+env["DEMO_APP_KEY"]+"}", "secret").Val(); raw == env["DEMO_APP_SECRET"] || !strings.HasPrefix(raw, "v1:"+kr.ID()+":") {
+	if raw := srv.Client(t).HGet(ctx, "appauthz:key:{"+authz.HashAppKey(env["DEMO_APP_KEY"])+"}", "secret").Val(); raw == env["DEMO_APP_SECRET"] || !strings.HasPrefix(raw, "v1:"+kr.ID()+":") {
 		t.Errorf("the demo secret is stored as %q…, want sealed under master key %s", raw[:min(len(raw), 12)], kr.ID())
 	}
 	if c := lr.AppCodes[hex.EncodeToString(codeHash[:])]; c == nil || c.AppID != env["DEMO_APP_ID"] {

@@ -38,7 +38,7 @@ func (s *memStore) Lookup(_ context.Context, q authz.LookupQuery) (authz.LookupR
 	}
 	for _, k := range q.AppKeys {
 		if k == appKey {
-			res.Keys[k] = &authz.Key{AppKey: k, AppID: "demo-app", Secret: appSecret, Status: authz.StatusActive}
+			res.Keys[authz.HashAppKey(k)] = &authz.Key{KeyID: "kid_demo", AppID: "demo-app", Secret: appSecret, Status: authz.StatusActive}
 		}
 	}
 	return res, nil

@@ -13,6 +13,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -79,7 +80,10 @@ func signParams(rawURL, appKey, appSecret string) (string, error) {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	err := run(os.Args[1:], os.Stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h: the usage was asked for
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "goclient:", err)
 		os.Exit(1)
 	}
@@ -88,12 +92,20 @@ func main() {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("goclient", flag.ContinueOnError)
 	mode := fs.String("mode", "hmac", "hmac or paramsign")
-	key := fs.String("key", os.Getenv("APP_KEY"), "app key (env APP_KEY)")
-	secret := fs.String("secret", os.Getenv("APP_SECRET"), "app secret (env APP_SECRET)")
+	// Empty defaults, the environment read after parsing: -h prints the
+	// defaults, and must never print a secret.
+	key := fs.String("key", "", "app key (default: env APP_KEY)")
+	secret := fs.String("secret", "", "app secret (default: env APP_SECRET)")
 	method := fs.String("method", "GET", "HTTP method")
 	data := fs.String("data", "", "request body (hmac mode)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *key == "" {
+		*key = os.Getenv("APP_KEY")
+	}
+	if *secret == "" {
+		*secret = os.Getenv("APP_SECRET")
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("give one URL")

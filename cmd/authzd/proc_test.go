@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildAuthzd builds this command into a fresh directory (the build cache
+// makes repeats cheap) and returns the binary.
+func buildAuthzd(t *testing.T, ldflags ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "authzd")
+	args := []string{"build", "-o", bin}
+	if len(ldflags) > 0 {
+		args = append(args, "-ldflags", strings.Join(ldflags, " "))
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// daemon is a running authzd whose stderr (the JSON log) is collected.
+type daemon struct {
+	cmd                *exec.Cmd
+	logs               *lockedBuffer
+	grpcAddr, httpAddr string
+	exited             chan error
+}
+
+// startDaemon runs bin with args (listeners on loopback port 0 are added)
+// and waits until it logs "authzd listening". It fails the test if the
+// process exits first; the process is killed at cleanup.
+func startDaemon(t *testing.T, bin string, env []string, args ...string) *daemon {
+	t.Helper()
+	// A guard against a hung child, not a performance expectation.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s"}, args...)
+	d := &daemon{cmd: exec.CommandContext(ctx, bin, args...), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	d.cmd.Env = env
+	errPipe, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan [2]string, 1)
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			d.logs.Write([]byte(sc.Text() + "\n"))
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "authzd listening" {
+				g, _ := rec["grpc_addr"].(string)
+				h, _ := rec["http_addr"].(string)
+				listening <- [2]string{g, h}
+			}
+		}
+		d.exited <- d.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("authzd stderr:\n%s", d.logs.String())
+		}
+	})
+	select {
+	case a := <-listening:
+		d.grpcAddr, d.httpAddr = a[0], a[1]
+	case err := <-d.exited:
+		t.Fatalf("authzd exited before listening: %v\n%s", err, d.logs.String())
+	case <-ctx.Done():
+		t.Fatalf("authzd did not start listening\n%s", d.logs.String())
+	}
+	return d
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d.exited; err != nil {
+		t.Fatalf("authzd exit: %v; want exit status 0", err)
+	}
+}
+
+// logRecords parses every line of a JSON log; a line that is not a JSON
+// object fails the test.
+func logRecords(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// findLog returns the first JSON log record with message msg, or nil.
+func findLog(logs, msg string) map[string]any {
+	for _, line := range strings.Split(logs, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			return rec
+		}
+	}
+	return nil
+}
+
+// runOnce runs bin to its exit and returns the exit code and stderr.
+func runOnce(t *testing.T, bin string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stdout.String(), stderr.String()
+	}
+	t.Fatalf("run %s: %v", bin, err)
+	return 0, "", ""
+}
