@@ -52,6 +52,9 @@ func (s *Store) CreateKey(ctx context.Context, p CreateKeyParams) (CreatedKey, e
 	now := s.now()
 	hash := authz.HashAppKey(out.AppKey)
 	appK, keyK, idK := s.keys.app(p.AppID), s.keys.key(hash), s.keys.keyID(out.KeyID)
+	if err := s.guardSeal(ctx); err != nil {
+		return CreatedKey{}, fmt.Errorf("create key: %w", err)
+	}
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -33,6 +33,9 @@ func (s *Store) CreateApp(ctx context.Context, p CreateAppParams) (CreatedApp, e
 	keyHash := authz.HashAppKey(out.AppKey)
 	now := s.now()
 	appK, keyK, idK, codeK := s.keys.app(out.AppID), s.keys.key(keyHash), s.keys.keyID(out.KeyID), s.keys.appCode(codeHash)
+	if err := s.guardSeal(ctx); err != nil {
+		return CreatedApp{}, fmt.Errorf("create app: %w", err)
+	}
 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -40,6 +40,9 @@ func (s *Store) BulkLoadKeys(ctx context.Context, appID string, keys []BulkKey) 
 			return err // scopes become the x-appauthz-scopes header
 		}
 	}
+	if err := s.guardSeal(ctx); err != nil {
+		return fmt.Errorf("bulk load keys: %w", err)
+	}
 	n, err := s.rdb.Exists(ctx, s.keys.app(appID)).Result()
 	if err != nil {
 		return opErr("bulk load keys", err)

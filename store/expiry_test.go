@@ -160,9 +160,9 @@ func TestExpiryRoundTrips(t *testing.T) {
 	// Records written by older versions keep meaning "never".
 	// Records written by older versions, or by hand, keep meaning "never":
 	// "0", an empty value, an absent field.
-	rdb.HDel(ctx, s.keys.key("app1-key"), "expires_at")
-	res, _ := s.Lookup(ctx, authz.LookupQuery{AppKeys: []string{"app1-key"}})
-	if k := res.Keys["app1-key"]; k == nil || !k.ExpiresAt.Never() {
+	rdb.HDel(ctx, s.keys.key(authz.HashAppKey("app1-key-0123456789")), "expires_at")
+	res, _ := s.Lookup(ctx, authz.LookupQuery{AppKeys: []string{"app1-key-0123456789"}})
+	if k := res.Keys[authz.HashAppKey("app1-key-0123456789")]; k == nil || !k.ExpiresAt.Never() {
 		t.Errorf("key without expires_at: %+v, want no expiry", k)
 	}
 	for stage, raw := range map[string]string{"OLD": "0", "EMPTY": ""} {
@@ -175,13 +175,13 @@ func TestExpiryRoundTrips(t *testing.T) {
 
 	// An instant JSON and RFC 3339 cannot show is refused before writing.
 	tooLate := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "too-late", ExpiresAt: &tooLate}); err == nil || !strings.Contains(err.Error(), "0000-9999") {
+	if _, err := s.CreateKey(ctx, CreateKeyParams{AppID: "app1", Key: "too-late-0123456789", ExpiresAt: &tooLate}); err == nil || !strings.Contains(err.Error(), "0000-9999") {
 		t.Errorf("CreateKey in year 10000: %v, want a range error", err)
 	}
 	if err := s.AddGrant(ctx, GrantInfo{API: "orders", AppID: "app1", Stage: "LATE", ExpiresAt: &tooLate}); err == nil || !strings.Contains(err.Error(), "0000-9999") {
 		t.Errorf("AddGrant in year 10000: %v, want a range error", err)
 	}
-	if n := rdb.Exists(ctx, s.keys.key("too-late"), s.keys.grant("orders", "LATE")).Val(); n != 0 {
+	if n := rdb.Exists(ctx, s.keys.key(authz.HashAppKey("too-late-0123456789")), s.keys.grant("orders", "LATE")).Val(); n != 0 {
 		t.Errorf("refused writes left %d records", n)
 	}
 }

@@ -28,6 +28,20 @@ func (k keyspace) keyID(id string) string { return k.prefix + "keyid:{" + id + "
 // format holds the store's format version (formatVersion).
 func (k keyspace) format() string { return k.prefix + "format" }
 
+// masterKeys is the set of the ids of the master keys that seal live
+// app secrets (masterkeys.go): a write seals only under one of them, so a
+// wrong --master-key-file cannot make records nothing else can open.
+func (k keyspace) masterKeys() string { return k.prefix + "masterkeys" }
+
+// keyReader is one running authzd's announcement of the master key ids it
+// opens (string, space-separated ids, with a TTL it keeps refreshing), so
+// `authzctl secrets rotate-master` can tell whether every authzd opens the
+// new key before it re-seals anything.
+func (k keyspace) keyReader(instance string) string { return k.keyReaders() + instance + "}" }
+
+// keyReaders is what every keyReader name starts with.
+func (k keyspace) keyReaders() string { return k.prefix + "masterkeys:reader:{" }
+
 func (k keyspace) appCode(hash string) string { return k.prefix + "appcode:{" + hash + "}" }
 
 func (k keyspace) api(apiID string) string       { return k.prefix + "api:{" + apiID + "}" }

@@ -46,6 +46,11 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 	if from > FormatVersion {
 		return res, fmt.Errorf("store: this Redis holds appauthz data of format %d, newer than this binary knows (%d): upgrade authzctl", from, FormatVersion)
 	}
+	// Format-1 secrets are re-sealed under the current key: it must be
+	// one the store knows, as for any write.
+	if err := s.guardSeal(ctx); err != nil {
+		return res, fmt.Errorf("migrate: %w", err)
+	}
 	kr := s.keyring
 	if kr != nil {
 		k := *kr

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/appauthz/appauthz/authz"
@@ -92,6 +93,19 @@ func (k *Keyring) AcceptPlaintext() *Keyring {
 
 // ID is the key id of the current master key.
 func (k *Keyring) ID() string { return k.current }
+
+// IDs are the ids of every master key the Keyring opens, the current one
+// first.
+func (k *Keyring) IDs() []string {
+	ids := []string{k.current}
+	for kid := range k.aeads {
+		if kid != k.current {
+			ids = append(ids, kid)
+		}
+	}
+	slices.Sort(ids[1:])
+	return ids
+}
 
 // KeyID names a master key without revealing it: the first 8 hex digits
 // of its SHA-256.

@@ -25,7 +25,9 @@ type RotateResult struct {
 // in clear. It runs online: each key is rewritten on its own with a
 // compare-and-set, and authzd keeps opening both forms as long as it is
 // given the old master key too (--old-master-key-file). Running it twice
-// is harmless.
+// is harmless. It records the new key as the one sealing the store's data
+// (masterkeys.go), and drops the old ones once nothing is sealed under
+// them. Run it only once every authzd opens the new key (CheckKeyReaders).
 func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 	if s.keyring == nil {
 		return RotateResult{}, fmt.Errorf("rotating secrets needs the new master key: give --master-key-file, and the old one with --old-master-key-file")
@@ -35,6 +37,17 @@ func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 	// it is the point.
 	kr := *s.keyring
 	kr.plaintext = true
+
+	// The new key is recorded before anything is sealed under it, and the
+	// old ones are dropped only once nothing is sealed under them.
+	// SealingKeyIDs first: a store from before the ids were recorded gets
+	// its old ids recorded too, so a run that stops midway leaves them known.
+	if _, err := s.SealingKeyIDs(ctx); err != nil {
+		return res, err
+	}
+	if err := s.addMasterKey(ctx, res.MasterKeyID); err != nil {
+		return res, err
+	}
 
 	names, err := s.scanNames(ctx, globEscape(s.keys.prefix)+"key:{*}")
 	if err != nil {
@@ -60,6 +73,9 @@ func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 			res.Resealed++
 		}
 		res.Keys++
+	}
+	if err := s.retireMasterKeys(ctx, res.MasterKeyID); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -36,7 +36,7 @@ func TestExpiresInThePast(t *testing.T) {
 	}
 	for name, tc := range tests {
 		id := strings.ReplaceAll(name, " ", "-")
-		stage, key := "S-"+id, "key-"+id
+		stage, key := "S-"+id, "key-"+id+"-0123456789abcdef"
 		t.Run(name, func(t *testing.T) {
 			var g map[string]any
 			e.json(&g, append([]string{"grant", "add", "--api", "orders", "--app", "x", "--stage", stage}, tc.expires...)...)
@@ -57,7 +57,7 @@ func TestExpiresInThePast(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k := l.Keys[key]; k == nil || !k.ExpiresAt.Equal(tc.want) {
+			if k := l.Keys[authz.HashAppKey(key)]; k == nil || !k.ExpiresAt.Equal(tc.want) {
 				t.Errorf("key in Redis = %+v, want expiry %v", k, tc.want)
 			}
 
@@ -67,7 +67,7 @@ func TestExpiresInThePast(t *testing.T) {
 			e.json(&keys, "key", "list", "--app", "x")
 			for what, rows := range map[string][]map[string]any{"grant": grants.Grants, "key": keys.Keys} {
 				for _, r := range rows {
-					if r["stage"] != stage && r["app_key"] != key {
+					if r["stage"] != stage && r["key_id"] != k.KeyID {
 						continue
 					}
 					if v, ok := r["expires_at"]; v != tc.json || ok != (tc.json != nil) {

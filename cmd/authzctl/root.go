@@ -36,6 +36,9 @@ type cli struct {
 	// writes is set for a command that writes (needsWritable): the
 	// store's format is checked before its first use.
 	writes bool
+	// needsKey is set for a command that opens or seals app secrets
+	// (needsMasterKey): without a master key it is refused.
+	needsKey bool
 
 	// secrets are values from this invocation that must never be printed
 	// in an error (--secret, --appcode, --code, the Redis password).
@@ -73,6 +76,7 @@ Exit status: 0 on success, 1 when the operation failed, 2 on a usage error.`,
 		RunE:          groupRunE,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			c.writes = needsWritable(cmd)
+			c.needsKey = needsMasterKey(cmd)
 			switch c.output {
 			case outputJSON, outputTable:
 				return nil
@@ -103,7 +107,7 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	if c.st != nil {
 		return c.st, nil
 	}
-	keyring, err := c.keys.keyring()
+	keyring, err := c.keys.keyring(c.needsKey)
 	if err != nil {
 		return nil, err
 	}

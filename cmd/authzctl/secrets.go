@@ -36,12 +36,16 @@ func (m *masterKeyFlags) register(pf *pflag.FlagSet) {
 	pf.BoolVar(&m.plaintext, "insecure-plaintext-secrets", plaintext, "read and write app secrets in clear when no master key is given; not for production (env AUTHZ_INSECURE_PLAINTEXT_SECRETS)")
 }
 
-// keyring loads the master keys. Without one, authzctl refuses to touch
-// the store unless --insecure-plaintext-secrets says otherwise.
-func (m *masterKeyFlags) keyring() (*store.Keyring, error) {
+// keyring loads the master keys. Without one, a command that opens or
+// seals secrets (needed) is refused unless --insecure-plaintext-secrets
+// says otherwise; the others run with no Keyring, and never write a secret.
+func (m *masterKeyFlags) keyring(needed bool) (*store.Keyring, error) {
 	if m.current == "" {
 		if len(m.old) > 0 {
 			return nil, usageErrorf("--old-master-key-file needs --master-key-file: the new key seals, the old ones only open")
+		}
+		if !needed {
+			return nil, nil
 		}
 		if !m.plaintext {
 			return nil, usageErrorf("no master key: give --master-key-file or AUTHZ_MASTER_KEY_FILE, the file authzd uses; or --insecure-plaintext-secrets to keep app secrets in clear (not for production)")
@@ -83,14 +87,21 @@ func newSecretsCmd(c *cli) *cobra.Command {
 		Short: "Manage the encryption of app secrets at rest",
 		RunE:  groupRunE,
 	}
-	cmd.AddCommand(&cobra.Command{
+	var force bool
+	rotate := &cobra.Command{
 		Use:   "rotate-master",
 		Short: "Re-seal every app secret under --master-key-file (online; authzd must hold both keys meanwhile)",
 		Long: `rotate-master re-encrypts every app secret under the master key given with
 --master-key-file: secrets sealed under a key given with --old-master-key-file,
 and secrets stored in clear. It runs online; run authzd with both keys
 (--master-key-file NEW --old-master-key-file OLD) until it is done, then drop
-the old key. See docs/rotation.md.`,
+the old key. See docs/rotation.md.
+
+Order is enforced: every running authzd announces in Redis the master keys
+it opens, and rotate-master refuses while one of them does not open the new
+key (restart it with the new key first). --force skips that check, for an
+authzd announcing from a host that is gone (its announcement expires within
+30s anyway) or one too old to announce; its Checks of re-sealed keys fail.`,
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.keys.current == "" {
@@ -99,6 +110,11 @@ the old key. See docs/rotation.md.`,
 			st, err := c.store(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if !force {
+				if err := st.CheckKeyReaders(cmd.Context()); err != nil {
+					return fmt.Errorf("secrets rotate-master: %w; nothing was re-sealed (--force skips this check)", err)
+				}
 			}
 			res, err := st.RotateSecrets(cmd.Context())
 			if err != nil {
@@ -110,6 +126,8 @@ the old key. See docs/rotation.md.`,
 					"ALREADY CURRENT", strconv.Itoa(res.Current))
 			})
 		},
-	})
+	}
+	rotate.Flags().BoolVar(&force, "force", false, "re-seal even if a running authzd does not open the new master key (its Checks then fail)")
+	cmd.AddCommand(rotate)
 	return cmd
 }

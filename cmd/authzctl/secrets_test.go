@@ -6,18 +6,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/store"
 )
 
-// Without a master key authzctl refuses every command that touches the
-// store (exit 2), unless --insecure-plaintext-secrets says otherwise, which
-// it warns about.
+// Without a master key authzctl refuses every command that opens or seals
+// secrets (exit 2), unless --insecure-plaintext-secrets says otherwise,
+// which it warns about.
 func TestMasterKeyRequired(t *testing.T) {
 	e := newEnv(t)
 	noKey := []string{"AUTHZ_MASTER_KEY_FILE="}
-	r := runCtlEnv(t, noKey, "--redis-url", e.srv.URL(), "app", "list")
+	r := runCtlEnv(t, noKey, "--redis-url", e.srv.URL(), "app", "create", "--name", "N")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--master-key-file") {
 		t.Fatalf("no master key: %v", r)
 	}
@@ -115,5 +116,43 @@ func TestTokenRevokeCommand(t *testing.T) {
 	}
 	if r := e.run("token", "revoke"); r.code != exitUsage {
 		t.Errorf("no token: %v", r)
+	}
+}
+
+// rotate-master refuses (exit 1, nothing re-sealed) while a live authzd
+// announcement lacks the new key; --force re-seals anyway.
+func TestSecretsRotateMasterForce(t *testing.T) {
+	e := newEnv(t)
+	var app store.CreatedApp
+	e.json(&app, "app", "create", "--name", "F", "--id", "f")
+	rdb := e.srv.Client(t)
+	// An authzd opening only the current key, as authzd announces itself.
+	if err := store.New(rdb, store.WithKeyring(testKeyring)).AnnounceMasterKeys(context.Background(), "host:1:ab", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	newKR, newKey := store.NewRandomKeyring()
+	newFile := filepath.Join(t.TempDir(), "new.key")
+	if err := os.WriteFile(newFile, newKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rotate := []string{"--redis-url", e.srv.URL(), "--master-key-file", newFile, "--old-master-key-file", masterKeyFile, "secrets", "rotate-master"}
+	line := wantFail(t, runCtl(t, rotate...))
+	if !strings.Contains(line, "host:1:ab (opens "+testKeyring.ID()+")") || !strings.Contains(line, "--force") {
+		t.Errorf("refusal %q does not name the authzd or the escape hatch", line)
+	}
+	secret := func() string {
+		return rdb.HGet(context.Background(), "appauthz:key:{"+authz.HashAppKey(app.AppKey)+"}", "secret").Val()
+	}
+	if s := secret(); !strings.HasPrefix(s, "v1:"+testKeyring.ID()+":") {
+		t.Errorf("the refused rotation re-sealed the secret: %.12s…", s)
+	}
+	var res store.RotateResult
+	r := runCtl(t, append([]string{"-o", "json"}, append(rotate, "--force")...)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	decodeOne(t, r.stdout, &res)
+	if res.Resealed != 1 || !strings.HasPrefix(secret(), "v1:"+newKR.ID()+":") {
+		t.Errorf("rotate-master --force = %+v, secret %.12s…; want it re-sealed under %s", res, secret(), newKR.ID())
 	}
 }

@@ -102,6 +102,8 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		printDemo(stdout, redisURL, devKeyFile, grpcLis.Addr().String(), httpLis.Addr().String())
 	}
 
+	stopAnnounce := announceMasterKeys(st, log) // for `authzctl secrets rotate-master`
+	defer stopAnnounce()
 	go ready.watch(watchCtx, st.Ping, pingInterval)
 
 	serveErr := make(chan error, 2)
