@@ -30,7 +30,7 @@ func (e *Engine) admit(ctx context.Context, c *check, cr *credential, d Decision
 		API:    c.api.ID,
 		Limits: EffectiveLimits(c.api, c.princ.Limits[d.Identity.AppID]),
 	}
-	if cr.nonce != "" && c.api.ReplayProtection {
+	if cr.nonce != "" && (c.api.ReplayProtection || cr.nonceAlways) {
 		aq.Nonce, aq.NonceTTL = cr.nonce, cr.nonceTTL(c.now, nonceSkew(c.lookup.MaxClockSkew, c.api))
 	}
 	if aq.Nonce == "" && aq.Limits.IsZero() {
@@ -61,7 +61,7 @@ func (c *check) admitted(d Decision, ar AdmitResult) Decision {
 			msg = "daily quota exhausted; it starts again at 00:00 UTC (see retry-after)"
 		}
 		den := c.denyFor(ReasonRateLimited, msg, d.Identity)
-		den.ResponseHeaders = hs
+		den.ResponseHeaders = append(den.ResponseHeaders, hs...)
 		return den
 	}
 	d.ResponseHeaders = append(d.ResponseHeaders, hs...)

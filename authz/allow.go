@@ -22,7 +22,7 @@ const (
 // even when it is malformed or of a scheme authzd does not read: a second
 // credential (an AppCode beside the X-App-Key that was used) must not
 // reach the upstream either.
-var credentialHeaders = []string{"authorization", "proxy-authorization", "x-app-key"}
+var credentialHeaders = append([]string{"authorization", "proxy-authorization", "x-app-key"}, xcaCredentialHeaders...)
 
 // allow builds the allow decision: every credential stripped, client-sent
 // x-appauthz-* headers removed, trusted identity headers set.

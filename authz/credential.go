@@ -37,6 +37,12 @@ type credential struct {
 	// window of any API (replayTTL).
 	nonce    string
 	nonceTTL func(now time.Time, maxSkew time.Duration) time.Duration
+	// nonceAlways claims the nonce even on an API without replay
+	// protection: a client-chosen X-Ca-Nonce is single-use by definition.
+	nonceAlways bool
+
+	// xca is the parsed xca credential, for Alibaba's deny headers.
+	xca *xcaParams
 }
 
 // verifyInput is what a signature check needs.
@@ -54,6 +60,9 @@ type verifyInput struct {
 func detectCredentials(r *Request, q []QueryParam) []*credential {
 	var out []*credential
 	if c := detectHMAC(r); c != nil {
+		out = append(out, c)
+	}
+	if c := detectXCA(r, q); c != nil {
 		out = append(out, c)
 	}
 	if c := detectBearer(r); c != nil {

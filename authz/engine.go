@@ -66,6 +66,11 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 		c.stage = DefaultStage
 	}
 	c.creds = detectCredentials(r, query)
+	if s, d := xcaHeaderStage(r, c.creds); d != nil {
+		return *d
+	} else if s != "" {
+		c.stage = s
+	}
 
 	// Round trip one: the API (or the route table) and every credential.
 	apiID := r.Context["api"]
@@ -143,6 +148,9 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 		}
 	}
 
+	if d := c.xcaStageUsable(chosen); d != nil {
+		return *d
+	}
 	d := c.authenticate(chosen)
 	if !d.Allow {
 		return d
@@ -274,6 +282,7 @@ func (c *check) denyFor(r Reason, msg string, id Identity) Decision {
 		if r.HTTPStatus() == 401 {
 			d.ResponseHeaders = challenges(c.api, r)
 		}
+		d.ResponseHeaders = append(d.ResponseHeaders, c.xcaDenyHeaders(r, id)...)
 	}
 	d.Identity = id
 	return d

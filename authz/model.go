@@ -19,10 +19,11 @@ const (
 	MethodHMAC      Method = "hmac"
 	MethodParamSign Method = "paramsign"
 	MethodOAuth2    Method = "oauth2"
+	MethodXCA       Method = "xca" // Alibaba Cloud API Gateway signatures (X-Ca-*)
 )
 
 // AllMethods in the order the CLI documents them.
-var AllMethods = []Method{MethodAppCode, MethodKey, MethodHMAC, MethodParamSign, MethodOAuth2}
+var AllMethods = []Method{MethodAppCode, MethodKey, MethodHMAC, MethodParamSign, MethodOAuth2, MethodXCA}
 
 // ParseMethods parses a comma-separated method list such as "appcode,key".
 func ParseMethods(s string) ([]Method, error) {
@@ -30,14 +31,14 @@ func ParseMethods(s string) ([]Method, error) {
 	for _, part := range splitList(s) {
 		m := Method(strings.ToLower(part))
 		if !slices.Contains(AllMethods, m) {
-			return nil, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2", part)
+			return nil, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2, xca", part)
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no auth method given: use one or more of appcode, key, hmac, paramsign, oauth2")
+		return nil, fmt.Errorf("no auth method given: use one or more of appcode, key, hmac, paramsign, oauth2, xca")
 	}
 	return out, nil
 }
@@ -109,7 +110,11 @@ type API struct {
 	ReplayProtection bool
 	// TimestampRequired makes apiTimestamp mandatory for paramsign.
 	TimestampRequired bool
-	Route             Route
+	// XCATimestamp and XCANonce are what xca requires of X-Ca-Timestamp
+	// and X-Ca-Nonce; "" means the defaults (see xcapolicy.go).
+	XCATimestamp XCATimestampPolicy
+	XCANonce     XCANoncePolicy
+	Route        Route
 	// Limits apply to each app separately unless the app has its own.
 	Limits Limits
 }

@@ -185,6 +185,8 @@ func encodeAPI(a authz.API, created time.Time) map[string]any {
 		"enforce_headers":    joinList(a.EnforceHeaders),
 		"replay":             onOff(a.ReplayProtection),
 		"timestamp_required": strconv.FormatBool(a.TimestampRequired),
+		"xca_timestamp":      string(a.XCATimestamp),
+		"xca_nonce":          string(a.XCANonce),
 		"host":               a.Route.Host,
 		"path_prefix":        a.Route.PathPrefix,
 		"route_methods":      joinList(a.Route.Methods),
@@ -272,6 +274,20 @@ func decodeAPI(id string, h map[string]string) (*authz.API, error) {
 			return nil, bad("timestamp_required")
 		}
 		a.TimestampRequired = b
+	}
+	if v := h["xca_timestamp"]; v != "" {
+		p, err := authz.ParseXCATimestampPolicy(v)
+		if err != nil {
+			return nil, bad("xca_timestamp")
+		}
+		a.XCATimestamp = p
+	}
+	if v := h["xca_nonce"]; v != "" {
+		p, err := authz.ParseXCANoncePolicy(v)
+		if err != nil {
+			return nil, bad("xca_nonce")
+		}
+		a.XCANonce = p
 	}
 	ms, err := authz.ParseMethodScopes(h["method_scopes"])
 	if err != nil {

@@ -18,7 +18,7 @@ func validKeyMethods(ms []authz.Method) ([]authz.Method, error) {
 	var out []authz.Method
 	for _, m := range ms {
 		if m == authz.MethodAppCode || !slices.Contains(authz.AllMethods, m) {
-			return nil, fmt.Errorf("invalid key method %q: use key, hmac, paramsign or oauth2", m)
+			return nil, fmt.Errorf("invalid key method %q: use key, hmac, paramsign, oauth2 or xca", m)
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)

@@ -97,12 +97,12 @@ func normalizeAPI(a authz.API) (authz.API, error) {
 		return a, err
 	}
 	if len(a.Methods) == 0 {
-		return a, fmt.Errorf("api %q has no auth method: give --methods with one or more of appcode, key, hmac, paramsign, oauth2", a.ID)
+		return a, fmt.Errorf("api %q has no auth method: give --methods with one or more of appcode, key, hmac, paramsign, oauth2, xca", a.ID)
 	}
 	var methods []authz.Method
 	for _, m := range a.Methods {
 		if !slices.Contains(authz.AllMethods, m) {
-			return a, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2", m)
+			return a, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2, xca", m)
 		}
 		if !slices.Contains(methods, m) {
 			methods = append(methods, m)
@@ -122,10 +122,15 @@ func normalizeAPI(a authz.API) (authz.API, error) {
 		return a, fmt.Errorf("unknown access condition %q: use authenticated or authorized", a.Access)
 	}
 	switch {
+	case a.ClockSkew == 0 && slices.Contains(a.Methods, authz.MethodXCA):
+		a.ClockSkew = authz.XCADefaultClockSkew
 	case a.ClockSkew == 0:
 		a.ClockSkew = authz.DefaultClockSkew
 	case a.ClockSkew < 0 || a.ClockSkew > maxClockSkew:
 		return a, fmt.Errorf("clock skew %s is out of range: use a duration between 1s and 24h, such as 300s", a.ClockSkew)
+	}
+	if err := normalizeXCA(&a); err != nil {
+		return a, err
 	}
 	var err error
 	if a.Scopes, err = cleanList("scope", a.Scopes, nil); err != nil {
@@ -166,4 +171,17 @@ func normalizeRoute(a authz.API) (authz.API, error) {
 		return a, err
 	}
 	return a, nil
+}
+
+// normalizeXCA validates the xca policies; "" stays, meaning the
+// default (required-signed, optional), so APIs that do not use xca keep
+// their stored form.
+func normalizeXCA(a *authz.API) error {
+	if p, err := authz.ParseXCATimestampPolicy(string(a.XCATimestamp)); a.XCATimestamp != "" && (err != nil || p != a.XCATimestamp) {
+		return fmt.Errorf("unknown xca timestamp policy %q: use required-signed, required or optional", a.XCATimestamp)
+	}
+	if p, err := authz.ParseXCANoncePolicy(string(a.XCANonce)); a.XCANonce != "" && (err != nil || p != a.XCANonce) {
+		return fmt.Errorf("unknown xca nonce policy %q: use required or optional", a.XCANonce)
+	}
+	return nil
 }

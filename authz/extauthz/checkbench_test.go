@@ -47,7 +47,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	ctx := context.Background()
 	if err := st.CreateAPI(ctx, authz.API{
 		ID:      "demo",
-		Methods: []authz.Method{authz.MethodAppCode, authz.MethodKey, authz.MethodHMAC, authz.MethodParamSign, authz.MethodOAuth2},
+		Methods: []authz.Method{authz.MethodAppCode, authz.MethodKey, authz.MethodHMAC, authz.MethodParamSign, authz.MethodOAuth2, authz.MethodXCA},
 		// The production defaults: AppCode in the header, grants required,
 		// the replay guard on.
 		AppCodeMode: authz.AppCodeHeader, Access: authz.AccessAuthorized, ReplayProtection: true,
@@ -116,7 +116,7 @@ func BenchmarkCheck(b *testing.B) {
 	}
 	// Round trips per Check on a warm cache: AppCode and key none; a
 	// bearer token is read each time (tokens expire in Redis silently).
-	wantRT := map[string]int64{"appcode": 0, "key": 0, "oauth2": 1, "hmac": 1, "paramsign": 1}
+	wantRT := map[string]int64{"appcode": 0, "key": 0, "oauth2": 1, "hmac": 1, "paramsign": 1, "xca": 1}
 	for _, m := range []string{"appcode", "key", "oauth2"} {
 		b.Run(m, func(b *testing.B) {
 			cr := fixed[m]
@@ -154,9 +154,19 @@ func BenchmarkCheck(b *testing.B) {
 			}
 			return benchRequest(tb, "GET", s.URL, http.Header{})
 		},
+		"xca": func(tb testing.TB, i int) *authv3.CheckRequest {
+			uri := "/demo/items?page=" + strconv.Itoa(i)
+			h := http.Header{"Accept": {"application/json"}}
+			s, err := sign.XCA{Key: benchKey, Secret: benchSecret}.Sign(sign.XCARequest{Method: "GET", RequestURI: uri, Header: h})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			s.Apply(h)
+			return benchRequest(tb, "GET", "http://api.example.com"+uri, h)
+		},
 	}
 	seq := 0 // the framework runs each sub-benchmark several times
-	for _, m := range []string{"hmac", "paramsign"} {
+	for _, m := range []string{"hmac", "paramsign", "xca"} {
 		b.Run(m, func(b *testing.B) {
 			seq++
 			mustAllow(b, w.srv, signers[m](b, seq)) // warm

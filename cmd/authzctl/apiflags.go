@@ -22,6 +22,7 @@ type apiFlags struct {
 	methodScopes                       string
 	clockSkew                          time.Duration
 	replay, timestampRequired          bool
+	xcaTimestamp, xcaNonce             string
 	limits                             limitFlags
 }
 
@@ -43,7 +44,7 @@ func (f *apiFlags) register(fs *pflag.FlagSet, create bool) {
 		kept = " (kept unless given)"
 		def = authz.API{}
 	}
-	methodsHelp := "auth methods the API accepts: appcode,key,hmac,paramsign,oauth2"
+	methodsHelp := "auth methods the API accepts: appcode,key,hmac,paramsign,oauth2,xca"
 	if create {
 		methodsHelp += " (required)"
 	}
@@ -53,13 +54,19 @@ func (f *apiFlags) register(fs *pflag.FlagSet, create bool) {
 	fs.StringVar(&f.host, "host", "", "route: exact host or *.domain, for requests that name no API"+kept)
 	fs.StringVar(&f.pathPrefix, "path-prefix", "", "route: path prefix, e.g. /orders"+kept)
 	fs.StringVar(&f.routeMethods, "route-methods", "", "route: HTTP methods, e.g. GET,POST (default all)"+kept)
-	fs.DurationVar(&f.clockSkew, "clock-skew", def.ClockSkew, "how far a signature's Date or apiTimestamp may be from now"+kept)
+	fs.DurationVar(&f.clockSkew, "clock-skew", def.ClockSkew, "how far a signature's Date, apiTimestamp or X-Ca-Timestamp may be from now (create: 15m when --methods has xca)"+kept)
 	fs.StringVar(&f.scopes, "scopes", "", "scopes a key or token must hold"+kept)
 	fs.StringVar(&f.methodScopes, "method-scopes", "", "scopes needed per HTTP method, on top of --scopes: 'GET,HEAD=orders:read;*=orders:write'; '*' covers every method no other rule names, and a method no rule covers is refused (\"\" clears)"+kept)
 	fs.StringVar(&f.hmacAlgorithms, "hmac-algorithms", "", "allowed HMAC algorithms, e.g. hmac-sha256,hmac-sha512 (default all of "+strings.Join(authz.HMACAlgorithms, ",")+")"+kept)
 	fs.StringVar(&f.enforceHdr, "enforce-headers", "", "headers every HMAC signature must sign, e.g. date,request-line,digest"+kept)
 	fs.BoolVar(&f.replay, "replay-protection", def.ReplayProtection, "refuse a signature seen before within the clock skew window"+kept)
 	fs.BoolVar(&f.timestampRequired, "timestamp-required", def.TimestampRequired, "paramsign requests must carry apiTimestamp"+kept)
+	xcaTS, xcaNonce := "", ""
+	if create {
+		xcaTS, xcaNonce = string(authz.XCATimestampRequiredSigned), string(authz.XCANonceOptional)
+	}
+	fs.StringVar(&f.xcaTimestamp, "xca-timestamp", xcaTS, "xca: X-Ca-Timestamp must be required-signed (present, in the window, listed in X-Ca-Signature-Headers), required, or optional"+kept)
+	fs.StringVar(&f.xcaNonce, "xca-nonce", xcaNonce, "xca: X-Ca-Nonce is required or optional (a nonce sent is always single-use)"+kept)
 	f.limits.register(fs, kept)
 }
 
@@ -113,6 +120,16 @@ func (f *apiFlags) apply(cmd *cobra.Command, api *authz.API) error {
 	}
 	if changed("timestamp-required") {
 		api.TimestampRequired = f.timestampRequired
+	}
+	if changed("xca-timestamp") {
+		if api.XCATimestamp, err = authz.ParseXCATimestampPolicy(f.xcaTimestamp); err != nil {
+			return &usageError{err}
+		}
+	}
+	if changed("xca-nonce") {
+		if api.XCANonce, err = authz.ParseXCANoncePolicy(f.xcaNonce); err != nil {
+			return &usageError{err}
+		}
 	}
 	if err := f.limits.apply(cmd, &api.Limits); err != nil {
 		return err
@@ -188,4 +205,20 @@ func headerNames(s string) ([]string, error) {
 func isTokenChar(c rune) bool {
 	return c < 0x7f && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		strings.ContainsRune("!#$%&'*+-.^_`|~", c))
+}
+
+// xcaTimestampOf and xcaNonceOf show an API's xca policies with the
+// defaults spelled out.
+func xcaTimestampOf(a authz.API) authz.XCATimestampPolicy {
+	if a.XCATimestamp == "" {
+		return authz.XCATimestampRequiredSigned
+	}
+	return a.XCATimestamp
+}
+
+func xcaNonceOf(a authz.API) authz.XCANoncePolicy {
+	if a.XCANonce == "" {
+		return authz.XCANonceOptional
+	}
+	return a.XCANonce
 }

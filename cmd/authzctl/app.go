@@ -87,7 +87,7 @@ method needs at least 16 characters. --methods restricts the first key as
 	f.StringVar(&p.Key, "key", "", "import this app_key (with --secret)")
 	f.StringVar(&p.Secret, "secret", "", "import this app_secret (with --key)")
 	f.StringVar(&p.AppCode, "appcode", "", "import this AppCode (default: generated)")
-	f.StringVar(&methods, "methods", "", "auth methods the first key may be used with: key, hmac, paramsign, oauth2 (default: all the API accepts)")
+	f.StringVar(&methods, "methods", "", "auth methods the first key may be used with: key, hmac, paramsign, oauth2, xca (default: all the API accepts)")
 	return cmd
 }
 

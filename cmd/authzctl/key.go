@@ -38,10 +38,11 @@ x-appauthz-key and logs it, and key list/revoke/disable/enable take it.
 The app_key itself is stored only as a hash.
 
 --methods restricts the key to some auth methods (key, hmac, paramsign,
-oauth2; default: every method the API accepts). On an API that accepts
+oauth2, xca; default: every method the API accepts). On an API that accepts
 key, the app_key alone is a credential, so a signing key whose app_key
 travels in clear should be created with --methods hmac,paramsign,oauth2.
-An imported --key usable with the key method needs at least 16 characters.`,
+An imported --key usable with the key method needs at least 16 characters
+(import a short Alibaba Cloud AppKey with --methods xca).`,
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.secret(p.Secret)
@@ -224,7 +225,7 @@ func keyMethods(s string) ([]authz.Method, error) {
 	}
 	ms, err := authz.ParseMethods(s)
 	if err == nil && slices.Contains(ms, authz.MethodAppCode) {
-		err = errors.New("appcode is not a key method: use key, hmac, paramsign or oauth2")
+		err = errors.New("appcode is not a key method: use key, hmac, paramsign, oauth2 or xca")
 	}
 	if err != nil {
 		return nil, usageErrorf("invalid --methods: %v", err)

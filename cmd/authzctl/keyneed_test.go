@@ -30,7 +30,7 @@ func TestNeedsMasterKey(t *testing.T) {
 		"token revoke": false,
 		// No store at all (never asks for the key; classified as needing
 		// it only because they are not listed as secret-free).
-		"check": true, "sign hmac": true, "sign paramsign": true, "version": true,
+		"check": true, "sign hmac": true, "sign paramsign": true, "sign xca": true, "version": true,
 	}
 	seen := map[string]bool{}
 	var walk func(*cobra.Command)

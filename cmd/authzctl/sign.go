@@ -69,7 +69,7 @@ func (f *signFlags) parse(cmd *cobra.Command, args []string) (method, rawURL str
 func newSignCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sign",
-		Short: "Print the headers or URL a client must send for hmac or paramsign",
+		Short: "Print the headers or URL a client must send for hmac, paramsign or xca",
 		Long: `sign computes a request's signature the way a client must, so you can try
 an API with curl or compare against your own client. It needs no Redis and
 no authzd. The secret is used locally and never printed.
@@ -77,7 +77,7 @@ no authzd. The secret is used locally and never printed.
 See docs/clients.md for the algorithms and complete client examples.`,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(newSignHMACCmd(), newSignParamsCmd())
+	cmd.AddCommand(newSignHMACCmd(), newSignParamsCmd(), newSignXCACmd())
 	return cmd
 }
 

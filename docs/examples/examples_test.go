@@ -25,7 +25,7 @@ const (
 	appSecret = "demo-secret-0123456789"
 )
 
-// memStore is a one-app world: API "demo" takes hmac and paramsign.
+// memStore is a one-app world: API "demo" takes hmac, paramsign and xca.
 type memStore struct {
 	mu     sync.Mutex
 	nonces map[string]bool
@@ -34,7 +34,7 @@ type memStore struct {
 func (s *memStore) Lookup(_ context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
 	res := authz.LookupResult{Keys: map[string]*authz.Key{}}
 	if q.APIID == "demo" {
-		res.API = &authz.API{ID: "demo", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign}, Access: authz.AccessAuthenticated, ReplayProtection: true}
+		res.API = &authz.API{ID: "demo", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign, authz.MethodXCA}, Access: authz.AccessAuthenticated, ReplayProtection: true}
 	}
 	for _, k := range q.AppKeys {
 		if k == appKey {
