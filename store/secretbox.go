@@ -181,7 +181,10 @@ func (s *Store) sealSecret(appKey, secret string) string {
 // openSecret is the inverse of sealSecret.
 func (s *Store) openSecret(appKey, stored string) (string, error) {
 	secret, _, err := s.keyring.open(appKey, stored)
-	return secret, err
+	if err != nil {
+		return "", openError{err}
+	}
+	return secret, nil
 }
 
 func aad(appKey string) []byte { return []byte("appauthz:key-secret:" + appKey) }

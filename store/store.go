@@ -68,10 +68,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// bound applies the store timeout to one call. A caller's shorter deadline
-// still wins.
+// bound applies the store timeout to one call. It never extends the
+// caller's deadline: a Check runs all its calls under one budget (set by
+// the gRPC adapter, at most the store timeout), and a call late in the
+// Check gets only what is left of it, not a fresh timeout.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.timeout <= 0 {
+	if dl, ok := ctx.Deadline(); s.timeout <= 0 || ok && time.Until(dl) <= s.timeout {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, s.timeout)
