@@ -107,7 +107,8 @@ func TestOpenErrorKeepsItsMessage(t *testing.T) {
 }
 
 // The per-call bound never extends the caller's deadline (a Check's one
-// budget), and still bounds a call whose caller set none.
+// budget): it ends a little before it, so the caller can still act on the
+// failure; and it still bounds a call whose caller set none.
 func TestBoundKeepsTheCallersDeadline(t *testing.T) {
 	s := New(nil, WithTimeout(time.Hour))
 	parent, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -115,13 +116,20 @@ func TestBoundKeepsTheCallersDeadline(t *testing.T) {
 	want, _ := parent.Deadline()
 	ctx, done := s.bound(parent)
 	defer done()
-	if got, ok := ctx.Deadline(); !ok || !got.Equal(want) {
-		t.Errorf("bound(ctx with a 1m deadline) deadline = %v; want the caller's %v", got, want)
+	if got, ok := ctx.Deadline(); !ok || !got.Before(want) || got.Before(want.Add(-boundReserve)) {
+		t.Errorf("bound(ctx with a 1m deadline) deadline = %v; want in [%v, %v)", got, want.Add(-boundReserve), want)
 	}
 	s = New(nil, WithTimeout(time.Second))
 	ctx, done2 := s.bound(context.Background())
 	defer done2()
 	if got, ok := ctx.Deadline(); !ok || time.Until(got) > time.Second {
 		t.Errorf("bound(no deadline) deadline = %v, %v; want within the 1s store timeout", got, ok)
+	}
+	expired, cancel3 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel3()
+	ctx, done3 := s.bound(expired)
+	defer done3()
+	if ctx.Err() == nil {
+		t.Error("bound(an expired ctx) is not done")
 	}
 }

@@ -111,18 +111,16 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 	case err != nil:
 		d = authz.Decision{Reason: authz.ReasonBadRequest, Message: err.Error()}
 	default:
+		// The budget bounds the waiting for Redis. A decision the core
+		// still reached (a stale cached record, when Redis did not answer)
+		// stands while the proxy waits; past the proxy's own deadline
+		// nothing does.
 		bctx, cancel := checkBudget(ctx, s.budget)
 		d = s.decider.Check(bctx, req)
-		switch {
-		case ctx.Err() != nil:
-			d = tooLate(ctx, d.Identity)
-		case bctx.Err() != nil && (d.Reason != authz.ReasonStoreUnavailable || d.Err == nil):
-			// The budget ran out under the core: whatever it said, the
-			// answer is "not in time", as it would be at the proxy's
-			// deadline.
-			d = tooLate(bctx, d.Identity)
-		}
 		cancel()
+		if ctx.Err() != nil {
+			d = tooLate(ctx, d.Identity)
+		}
 	}
 	if req == nil {
 		req = &authz.Request{Method: logSafeMethod(cr.GetAttributes().GetRequest().GetHttp().GetMethod())}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -200,20 +201,46 @@ func TestCheckBudget(t *testing.T) {
 	}
 }
 
-// When the budget runs out under the core, the answer is StoreUnavailable
-// (cause timeout), even if the core would have allowed: fail closed.
-func TestCheckBudgetExpiryFailsClosed(t *testing.T) {
+// hungStore is a Redis that never answers: every call waits for its
+// context.
+type hungStore struct{}
+
+func (hungStore) Lookup(ctx context.Context, _ authz.LookupQuery) (authz.LookupResult, error) {
+	<-ctx.Done()
+	return authz.LookupResult{}, fmt.Errorf("store: lookup: %w", ctx.Err())
+}
+
+func (hungStore) Principal(ctx context.Context, _ authz.PrincipalQuery) (authz.PrincipalResult, error) {
+	<-ctx.Done()
+	return authz.PrincipalResult{}, fmt.Errorf("store: principal: %w", ctx.Err())
+}
+
+func (hungStore) Admit(ctx context.Context, _ authz.AdmitQuery) (authz.AdmitResult, error) {
+	<-ctx.Done()
+	return authz.AdmitResult{}, fmt.Errorf("store: admit: %w", ctx.Err())
+}
+
+// With the real engine over a store that never answers, a Check without
+// any deadline of its own ends when its budget does: StoreUnavailable,
+// cause timeout. Without the budget it would wait forever.
+func TestCheckBudgetEndsAHungCheck(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	srv, err := NewServer(deciderFunc(func(ctx context.Context, _ *authz.Request) authz.Decision {
-		<-ctx.Done()
-		return authz.Decision{Allow: true, Reason: authz.ReasonOK}
-	}), WithLogger(slog.New(slog.DiscardHandler)), WithRegisterer(reg), WithCheckBudget(20*time.Millisecond))
+	srv, err := NewServer(authz.NewEngine(hungStore{}), WithLogger(slog.New(slog.DiscardHandler)), WithRegisterer(reg),
+		WithCheckBudget(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := srv.Check(context.Background(), mustCheckRequest(t, HTTPRequest{Method: "GET", URL: "http://h/"}))
-	if err != nil {
-		t.Fatal(err)
+	done := make(chan *authv3.CheckResponse, 1)
+	go func() {
+		resp, _ := srv.Check(context.Background(), mustCheckRequest(t, HTTPRequest{Method: "GET", URL: "http://h/",
+			Header: http.Header{"X-App-Key": {"k"}}}))
+		done <- resp
+	}()
+	var resp *authv3.CheckResponse
+	select {
+	case resp = <-done:
+	case <-time.After(time.Minute): // a guard against a hang, not a timing assertion
+		t.Fatal("the Check did not end: no budget bounds it")
 	}
 	if resp.GetDeniedResponse().GetStatus().GetCode() != typev3.StatusCode_ServiceUnavailable {
 		t.Fatalf("resp = %v; want a 503 deny", resp)

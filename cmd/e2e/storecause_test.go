@@ -124,7 +124,11 @@ func TestStoreDownSaysDecrypt(t *testing.T) {
 
 	o := d.check(t, withAPI(get("http://h/orders", "x-app-key", bad.AppKey), "orders"))
 	o.wantDeny(t, 503, "StoreUnavailable")
-	lines := d.storeDownLines(t)
+	// authzd's output reaches the test through a pipe: wait for the line.
+	var lines []map[string]any
+	for end := time.Now().Add(5 * time.Second); len(lines) == 0 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		lines = d.storeDownLines(t)
+	}
 	if len(lines) != 1 || lines[0]["store_cause"] != "decrypt" || !strings.Contains(fmt.Sprint(lines[0]["store_error"]), "master key") {
 		t.Fatalf("StoreUnavailable log lines %v; want one with store_cause decrypt", lines)
 	}
