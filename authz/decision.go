@@ -41,6 +41,12 @@ type Decision struct {
 	// reply (e.g. www-authenticate, retry-after); on allow the upstream
 	// response (e.g. ratelimit-*).
 	ResponseHeaders []HeaderValue
+
+	// Err, on a StoreUnavailable deny, is why the store could not answer:
+	// for the adapter's log and metrics (classify it, e.g. with
+	// ClassifyStoreError), never for the client — its text may name a
+	// credential.
+	Err error
 }
 
 // Status is the HTTP status of the decision.

@@ -294,11 +294,15 @@ func denyAPI(r Reason, msg, api string) Decision {
 	return d
 }
 
+// storeDown is the deny for a store failure. The error travels with it
+// (Decision.Err) so the adapter can log and count its cause.
 func storeDown(err error) Decision {
+	d := deny(ReasonStoreUnavailable, "")
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return deny(ReasonStoreUnavailable, "the credential store did not answer in time; retry later")
+		d.Message = "the credential store did not answer in time; retry later"
 	}
-	return deny(ReasonStoreUnavailable, "")
+	d.Err = err
+	return d
 }
 
 func unknownReason(m Method) Reason {

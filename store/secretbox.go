@@ -201,7 +201,10 @@ func (s *Store) sealSecret(name, secret string) string {
 // openSecret is the inverse of sealSecret.
 func (s *Store) openSecret(name, stored string) (string, error) {
 	secret, _, err := s.keyring.open(name, stored)
-	return secret, err
+	if err != nil {
+		return "", openError{err}
+	}
+	return secret, nil
 }
 
 func aad(name string) []byte { return []byte("appauthz:key-secret:" + name) }

@@ -72,13 +72,30 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// bound applies the store timeout to one call. A caller's shorter deadline
-// still wins.
+// bound applies the store timeout to one call. It never extends the
+// caller's deadline: a Check runs all its calls under one budget (set by
+// the gRPC adapter, at most the store timeout), and a call late in the
+// Check gets only what is left of it, not a fresh timeout. Of a caller's
+// deadline it keeps back a tenth (at most boundReserve), so that a call
+// Redis does not answer fails while the caller still has time to act on
+// it: the cache answers from a stale record, or the deny goes out.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.timeout <= 0 {
+	d := s.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		left -= min(max(left/10, 0), boundReserve)
+		if d <= 0 || left < d {
+			d = max(left, time.Nanosecond) // an expired bound fails the call at once
+		}
+	}
+	if d <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(ctx, d)
 }
+
+// boundReserve caps what bound keeps back from a caller's deadline: the
+// work after a failed call is in-memory and takes microseconds.
+const boundReserve = 10 * time.Millisecond
 
 var _ authz.Store = (*Store)(nil)

@@ -160,11 +160,17 @@ func normalizeRoute(a authz.API) (authz.API, error) {
 	if strings.ContainsAny(r.Host, " ,/{}") || len(r.Host) > 255 {
 		return a, fmt.Errorf("invalid route host %q: use a host name such as api.example.com or *.example.com", r.Host)
 	}
+	if err := canonicalRouteHost(r.Host); err != nil {
+		return a, err
+	}
 	if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
 		return a, fmt.Errorf("invalid path prefix %q: it must start with /", r.PathPrefix)
 	}
 	if strings.ContainsAny(r.PathPrefix, " ?#") || len(r.PathPrefix) > 1024 {
 		return a, fmt.Errorf("invalid path prefix %q: use a path without spaces, query or fragment", r.PathPrefix)
+	}
+	if err := canonicalPathPrefix(r.PathPrefix); err != nil {
+		return a, err
 	}
 	var err error
 	if r.Methods, err = cleanList("route method", r.Methods, strings.ToUpper); err != nil {
@@ -182,6 +188,57 @@ func normalizeXCA(a *authz.API) error {
 	}
 	if p, err := authz.ParseXCANoncePolicy(string(a.XCANonce)); a.XCANonce != "" && (err != nil || p != a.XCANonce) {
 		return fmt.Errorf("unknown xca nonce policy %q: use required or optional", a.XCANonce)
+	}
+	return nil
+}
+
+// Requests are routed on their normalized host and path (authz.MatchRoute),
+// so a route is stored only in that form: what the operator saved is then
+// exactly what is compared, and a prefix no request path can normalize to
+// is refused instead of never matching.
+
+// canonicalRouteHost refuses a (lower-cased) route host that the matcher
+// would read as another, naming the form to use.
+func canonicalRouteHost(h string) error {
+	if h == "" || h == "*" {
+		return nil
+	}
+	if i := strings.LastIndexByte(h, '*'); i > 0 || i == 0 && !strings.HasPrefix(h, "*.") {
+		return fmt.Errorf("invalid route host %q: a wildcard is a whole first label (*.example.com) or * alone", h)
+	}
+	n, err := authz.NormalizeHost(h)
+	if err != nil {
+		return fmt.Errorf("invalid route host %q: %v", h, err)
+	}
+	if n != h {
+		return fmt.Errorf("route host %q is not in the form requests are matched in (no port, no trailing dot): use %q", h, n)
+	}
+	return nil
+}
+
+// canonicalPathPrefix refuses a path prefix that is not its own normal
+// form: one with escapes, dot or empty segments that normalize to another
+// path (name that path instead), or one no request path normalizes to at
+// all (an encoded slash, a backslash, a control character).
+func canonicalPathPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	n, err := authz.NormalizePath(p)
+	if err != nil {
+		return fmt.Errorf("invalid path prefix %q: no request path can match it: %v", p, err)
+	}
+	if n != p {
+		return fmt.Errorf("path prefix %q is not in the form request paths are matched in: use %q", p, n)
+	}
+	// A request routes only if dropping its ';' path parameters picks the
+	// same API, so a prefix holding one would not route its requests.
+	if strings.IndexByte(p, ';') >= 0 {
+		segs := strings.Split(p, "/")
+		for i, seg := range segs {
+			segs[i], _, _ = strings.Cut(seg, ";")
+		}
+		return fmt.Errorf("invalid path prefix %q: a ';' path parameter cannot be routed (servers that drop path parameters read it as %q): use a prefix without ';'", p, strings.Join(segs, "/"))
 	}
 	return nil
 }

@@ -20,8 +20,9 @@ const (
 // reason codes, auth methods, and API ids the operator configured (see
 // apiLabel).
 type metrics struct {
-	checks   *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	checks    *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	storeDown *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,11 +38,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			// straddle Envoy's 200 ms default timeout.
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5, 1},
 		}, []string{"result"}),
+		storeDown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "appauthz_store_unavailable_total",
+			Help: "StoreUnavailable denies by cause: timeout, canceled, connection, decrypt, protocol, other.",
+		}, []string{"cause"}),
+	}
+	// Every cause starts at 0, so an alert on increase() sees the first one.
+	for _, c := range authz.StoreCauses() {
+		m.storeDown.WithLabelValues(string(c))
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.checks, m.duration} {
+	for _, c := range []prometheus.Collector{m.checks, m.duration, m.storeDown} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -78,4 +87,10 @@ func apiLabel(d authz.Decision) string {
 
 func (m *metrics) observeError() {
 	m.checks.WithLabelValues(resultError, "", "", "").Inc()
+}
+
+// observeStoreDown counts one StoreUnavailable deny; cause is one of
+// authz.StoreCauses (the classifier's contract), so the label set is fixed.
+func (m *metrics) observeStoreDown(cause authz.StoreCause) {
+	m.storeDown.WithLabelValues(string(cause)).Inc()
 }

@@ -26,16 +26,23 @@ type Server struct {
 	metrics *metrics
 	now     func() time.Time
 	limits  Limits
+
+	budget    time.Duration
+	describe  func(error) authz.StoreFailure
+	storeDown func(authz.StoreFailure)
 }
 
 // Option configures a Server.
 type Option func(*serverConfig)
 
 type serverConfig struct {
-	log    *slog.Logger
-	reg    prometheus.Registerer
-	now    func() time.Time
-	limits Limits
+	log       *slog.Logger
+	reg       prometheus.Registerer
+	now       func() time.Time
+	limits    Limits
+	budget    time.Duration
+	describe  func(error) authz.StoreFailure
+	storeDown func(authz.StoreFailure)
 }
 
 // WithLogger sets the logger of decisions (default slog.Default()). Use a
@@ -50,10 +57,31 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(c *serverConfi
 // DefaultLimits). A request over a limit gets a BadRequest deny.
 func WithLimits(l Limits) Option { return func(c *serverConfig) { c.limits = l } }
 
+// WithCheckBudget bounds each Check as a whole: every store round trip of
+// one Check shares this budget, so no sequence of slow calls can add up to
+// more. A shorter deadline sent by the proxy wins (see checkBudget).
+// Default: none beyond the proxy's deadline.
+func WithCheckBudget(d time.Duration) Option { return func(c *serverConfig) { c.budget = d } }
+
+// WithStoreErrors classifies the store errors behind StoreUnavailable denies
+// for the log and appauthz_store_unavailable_total (default
+// authz.ClassifyStoreError; authzd passes store.DescribeError, which also
+// knows Redis replies and secrets that do not open).
+func WithStoreErrors(describe func(error) authz.StoreFailure) Option {
+	return func(c *serverConfig) { c.describe = describe }
+}
+
+// WithStoreDownHook calls f on every StoreUnavailable deny, with its cause
+// (authzd's readiness reports master-key problems from it). f must be
+// fast: it runs on the Check's path.
+func WithStoreDownHook(f func(authz.StoreFailure)) Option {
+	return func(c *serverConfig) { c.storeDown = f }
+}
+
 // NewServer returns a Server deciding with d. It fails only when the
 // metrics cannot be registered (a name taken on the registry).
 func NewServer(d Decider, opts ...Option) (*Server, error) {
-	c := serverConfig{log: slog.Default(), now: time.Now}
+	c := serverConfig{log: slog.Default(), now: time.Now, describe: authz.ClassifyStoreError}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -61,7 +89,8 @@ func NewServer(d Decider, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{decider: d, log: c.log, metrics: m, now: c.now, limits: c.limits.withDefaults()}, nil
+	return &Server{decider: d, log: c.log, metrics: m, now: c.now, limits: c.limits.withDefaults(),
+		budget: c.budget, describe: c.describe, storeDown: c.storeDown}, nil
 }
 
 // Check answers one ext_authz Check. It returns an RPC error only through
@@ -78,33 +107,52 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 	var d authz.Decision
 	switch {
 	case isContextErr(err):
-		d = tooLate(authz.Identity{})
+		d = tooLate(ctx, authz.Identity{})
 	case err != nil:
 		d = authz.Decision{Reason: authz.ReasonBadRequest, Message: err.Error()}
 	default:
-		d = s.decider.Check(ctx, req)
+		// The budget bounds the waiting for Redis. A decision the core
+		// still reached (a stale cached record, when Redis did not answer)
+		// stands while the proxy waits; past the proxy's own deadline
+		// nothing does.
+		bctx, cancel := checkBudget(ctx, s.budget)
+		d = s.decider.Check(bctx, req)
+		cancel()
 		if ctx.Err() != nil {
-			d = tooLate(d.Identity)
+			d = tooLate(ctx, d.Identity)
 		}
 	}
 	if req == nil {
 		req = &authz.Request{Method: logSafeMethod(cr.GetAttributes().GetRequest().GetHttp().GetMethod())}
 	}
+	var sf authz.StoreFailure
+	if d.Reason == authz.ReasonStoreUnavailable {
+		sf = s.describe(d.Err)
+		if !sf.Cause.Known() {
+			sf.Cause = authz.CauseOther // keeps the metric's label set fixed
+		}
+		s.metrics.observeStoreDown(sf.Cause)
+		if s.storeDown != nil {
+			s.storeDown(sf)
+		}
+	}
 	resp := ToResponse(d)
 	elapsed := s.now().Sub(start)
 	s.metrics.observe(d, elapsed)
-	s.logDecision(ctx, req, d, elapsed)
+	s.logDecision(ctx, req, d, sf, elapsed)
 	return resp, nil
 }
 
 // tooLate is the answer when Envoy has given up (its timeout, 200 ms by
-// default) or the deadline passed while we decided: whatever the core
-// said, it is "could not decide in time" — fail closed.
-func tooLate(id authz.Identity) authz.Decision {
+// default) or the Check's budget or deadline passed while we decided:
+// whatever the core said, it is "could not decide in time" — fail closed.
+// ctx's error is the cause (canceled, or timeout).
+func tooLate(ctx context.Context, id authz.Identity) authz.Decision {
 	return authz.Decision{
 		Reason:   authz.ReasonStoreUnavailable,
-		Message:  "the check did not finish before the proxy's deadline; retry later",
+		Message:  "the check did not finish in time; retry later",
 		Identity: id,
+		Err:      ctx.Err(),
 	}
 }
 
@@ -121,7 +169,10 @@ func logSafeMethod(m string) string {
 // logDecision writes one line per decision: denies at INFO, allows at
 // DEBUG. It logs codes and ids only — never a header value, the query, the
 // body or a credential.
-func (s *Server) logDecision(ctx context.Context, r *authz.Request, d authz.Decision, elapsed time.Duration) {
+//
+// A StoreUnavailable deny also carries store_cause and, when it is safe to
+// log, store_error: the operator learns why without a credential leaking.
+func (s *Server) logDecision(ctx context.Context, r *authz.Request, d authz.Decision, sf authz.StoreFailure, elapsed time.Duration) {
 	level := slog.LevelInfo
 	result := "deny"
 	if d.Allow {
@@ -130,7 +181,7 @@ func (s *Server) logDecision(ctx context.Context, r *authz.Request, d authz.Deci
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	s.log.LogAttrs(ctx, level, "check",
+	attrs := []slog.Attr{
 		slog.String("result", result),
 		slog.String("reason", string(d.Reason)),
 		slog.Int("status", d.Status()),
@@ -142,8 +193,17 @@ func (s *Server) logDecision(ctx context.Context, r *authz.Request, d authz.Deci
 		slog.String("auth_method", string(d.Identity.Method)),
 		slog.String("key_id", d.Identity.KeyID),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-	)
-	if d.Detail != "" {
-		s.log.LogAttrs(ctx, level, "check detail", slog.String("request_id", r.RequestID), slog.String("detail", d.Detail))
 	}
+	if d.Detail != "" {
+		// Why a credential was refused, for the operator only (the caller
+		// got the plain reason): e.g. a key used outside its methods.
+		attrs = append(attrs, slog.String("detail", d.Detail))
+	}
+	if sf.Cause != "" {
+		attrs = append(attrs, slog.String("store_cause", string(sf.Cause)))
+		if sf.Detail != "" {
+			attrs = append(attrs, slog.String("store_error", sf.Detail))
+		}
+	}
+	s.log.LogAttrs(ctx, level, "check", attrs...)
 }

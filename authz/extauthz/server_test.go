@@ -336,12 +336,15 @@ func TestServerDeadlineFailsClosed(t *testing.T) {
 // Over gRPC, a Check whose deadline passes never comes back as an allow.
 func TestServerDeadlineOverGRPC(t *testing.T) {
 	release := make(chan struct{})
-	h := startServer(t, deciderFunc(func(ctx context.Context, r *authz.Request) authz.Decision {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	h := startServer(t, deciderFunc(func(bctx context.Context, r *authz.Request) authz.Decision {
+		// A core that overruns its budget and the proxy's deadline.
+		<-bctx.Done()
 		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond)
 		close(release)
 		return authz.Decision{Allow: true, Reason: authz.ReasonOK}
 	}), slog.LevelInfo)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	resp, err := h.client.Check(ctx, mustCheckRequest(t, HTTPRequest{Method: "GET", URL: "http://h/"}))
 	// Which side notices the deadline first is a race: the client sees

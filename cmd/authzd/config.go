@@ -56,11 +56,13 @@ const (
 	devHTTPAddr     = "127.0.0.1:8081"
 )
 
-// defaultRedisTimeout bounds each Redis round trip. A Check makes up to
-// three in sequence (Lookup, Principal, Admit), each bounded on its own, so
-// the worst Check waits 750 ms and still answers, with its
-// x-appauthz-error, inside the 1 s ext_authz timeout of the shipped
-// envoy.yaml and Istio mesh config. deploytimeouts_test.go holds them to it.
+// defaultRedisTimeout is the budget of one Check: all its Redis round
+// trips (Lookup, Principal, Admit) share it, and a shorter deadline sent
+// by the proxy wins (less a margin). So the worst Check waits 250 ms and
+// still answers, with its x-appauthz-error, inside the 1 s ext_authz
+// timeout of the shipped envoy.yaml and Istio mesh config, and inside
+// Envoy's 200 ms default too, through the deadline it sends.
+// deploytimeouts_test.go holds them to it.
 const defaultRedisTimeout = 250 * time.Millisecond
 
 // defaultDrainDelay is how long SIGTERM leaves health NOT_SERVING before
@@ -97,7 +99,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error (denies are logged at info, allows at debug)")
-	fs.DurationVar(&c.RedisTimeout, "redis-timeout", defaultRedisTimeout, "bound on each Redis round trip; a Check makes up to 3 in sequence, so keep 3 times this plus ~200ms under the proxy's ext_authz timeout (1s in the shipped configs), or Envoy answers a bare 503 first")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", defaultRedisTimeout, "budget of one Check for all its Redis round trips (a shorter deadline sent by the proxy wins, less a margin); keep this plus ~200ms under the proxy's ext_authz timeout (1s in the shipped configs), or Envoy answers a bare 503 first")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", defaultDrainDelay, "on SIGTERM, how long to report NOT_SERVING before closing listeners; keep it above the proxies' health-check interval plus timeout (2s+1s in the shipped configs), so they stop sending Checks first")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight Checks may take before connections are closed")
 	c.OAuth2.register(fs)

@@ -71,7 +71,8 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	srv, err := extauthz.NewServer(authz.NewEngine(decide, limitOpts...), extauthz.WithLogger(log), extauthz.WithRegisterer(reg))
+	srv, err := extauthz.NewServer(authz.NewEngine(decide, limitOpts...), extauthz.WithLogger(log), extauthz.WithRegisterer(reg),
+		extauthz.WithCheckBudget(cfg.RedisTimeout), extauthz.WithStoreErrors(store.DescribeError), extauthz.WithStoreDownHook(ready.storeFailed))
 	if err != nil {
 		return err
 	}

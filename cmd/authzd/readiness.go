@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/health"
 
+	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
 )
 
@@ -56,6 +57,10 @@ type readiness struct {
 	// health was already NOT_SERVING: a wrong password or an untrusted
 	// Redis certificate must be told at start-up.
 	pinged atomic.Bool
+
+	// decrypt reports secrets that did not open; it never changes
+	// readiness (see decryptWatch).
+	decrypt decryptWatch
 }
 
 // newReadiness starts NOT_SERVING: nothing is ready until Redis answers.
@@ -63,11 +68,14 @@ type readiness struct {
 // must be up too (report its changes with subscriptionChanged).
 func newReadiness(hs *health.Server, log *slog.Logger, needSubscription bool) *readiness {
 	extauthz.SetServing(hs, false)
-	return &readiness{hs: hs, log: log, recheck: make(chan struct{}, 1), needSub: needSubscription}
+	return &readiness{hs: hs, log: log, recheck: make(chan struct{}, 1), needSub: needSubscription, decrypt: decryptWatch{now: time.Now}}
 }
 
 // Ready reports whether Checks can be decided.
 func (r *readiness) Ready() bool { return r.up.Load() && !r.stopping.Load() }
+
+// storeFailed is the Check path's report of a StoreUnavailable deny.
+func (r *readiness) storeFailed(f authz.StoreFailure) { r.decrypt.observe(f) }
 
 // Stopping reports whether shutdown has begun.
 func (r *readiness) Stopping() bool { return r.stopping.Load() }
