@@ -207,7 +207,8 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 
 func TestShutdownFlipsHealth(t *testing.T) {
 	w := newWorld(t)
-	d := w.d
+	// The harness turns the drain off; this test is about the drain.
+	d := startAuthzd(t, w.redis.URL(), "--drain-delay", "2s")
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	// From SIGTERM until exit the daemon must answer NOT_SERVING (so Envoy
 	// stops sending before the listener closes) and never SERVING again.

@@ -112,10 +112,15 @@ func TestStoreDownSaysDecrypt(t *testing.T) {
 	url := r.URL()
 	ctl(t, url, "api", "create", "--id", "orders", "--methods", "key", "--access", "authenticated")
 	good := ctl(t, url, "app", "create", "--name", "Good", "--id", "good")
-	// The wrong master key, as a misconfigured authzctl would have used it.
+	// The wrong master key, as a misconfigured authzctl of a version
+	// without the sealing guard (masterkeys) would have used it: the guard
+	// is told the key is known, so the write goes through as it did then.
 	wrong, _ := store.NewRandomKeyring()
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
 	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.SAdd(context.Background(), "appauthz:masterkeys", wrong.ID()).Err(); err != nil {
+		t.Fatal(err)
+	}
 	bad, err := store.New(rdb, store.WithKeyring(wrong)).CreateApp(context.Background(), store.CreateAppParams{ID: "bad", Name: "Bad"})
 	if err != nil {
 		t.Fatal(err)
