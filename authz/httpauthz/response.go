@@ -1,0 +1,104 @@
+package httpauthz
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/appauthz/appauthz/authz"
+)
+
+// Response header names of the HTTP mode.
+const (
+	// HeaderUpstreamURI is the request URI without its credential query
+	// parameters, for the proxy to forward instead of the original.
+	HeaderUpstreamURI = "X-Appauthz-Upstream-Uri"
+	// HeaderToRemove is Envoy http_service's list of request headers to
+	// strip before the request goes upstream (comma-separated).
+	HeaderToRemove = "X-Envoy-Auth-Headers-To-Remove"
+)
+
+// defaultChallenge is the www-authenticate of a 401 whose decision named
+// none: RFC 9110 requires a challenge on every 401 (as the gRPC path).
+const defaultChallenge = `APPCODE realm="appauthz"`
+
+// denyBody is the JSON body of every denial, as on the gRPC path.
+type denyBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeDecision maps d onto the HTTP answer. uri is the original request
+// URI, from which the upstream URI is derived on allow.
+func writeDecision(w http.ResponseWriter, d authz.Decision, uri string) {
+	if d.Allow {
+		writeAllow(w, d, uri)
+		return
+	}
+	writeDeny(w, d)
+}
+
+func writeAllow(w http.ResponseWriter, d authz.Decision, uri string) {
+	h := w.Header()
+	for _, v := range d.HeadersToSet {
+		h.Set(v.Name, v.Value)
+	}
+	// As on the gRPC path: a header we set is never listed for removal,
+	// since Envoy would strip the trusted value.
+	var remove []string
+	for _, name := range d.HeadersToRemove {
+		if !slices.ContainsFunc(d.HeadersToSet, func(v authz.HeaderValue) bool { return v.Name == name }) && !slices.Contains(remove, name) {
+			remove = append(remove, name)
+		}
+	}
+	if len(remove) > 0 {
+		h.Set(HeaderToRemove, strings.Join(remove, ","))
+	}
+	h.Set(HeaderUpstreamURI, UpstreamURI(uri, d.QueryToRemove))
+	for _, v := range d.ResponseHeaders {
+		h.Add(v.Name, v.Value)
+	}
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func writeDeny(w http.ResponseWriter, d authz.Decision) {
+	reason := d.Reason
+	if reason == "" || reason == authz.ReasonOK {
+		reason = authz.ReasonNotAuthorized // a deny without a reason is a core bug; still a deny
+	}
+	status := d.Status()
+	if status < 400 || status > 599 {
+		status = reason.HTTPStatus()
+	}
+	if status < 400 || status > 599 {
+		status = http.StatusForbidden
+	}
+	msg := d.Message
+	if msg == "" {
+		msg = reason.DefaultMessage()
+	}
+	body, err := json.Marshal(denyBody{Code: string(reason), Message: msg})
+	if err != nil {
+		body = []byte(`{"code":"` + string(authz.ReasonBadRequest) + `"}`)
+	}
+	h := w.Header()
+	challenged := false
+	for _, v := range d.ResponseHeaders {
+		name := strings.ToLower(v.Name)
+		if name == authz.HeaderError || name == "content-type" {
+			continue // the contract fixes these two
+		}
+		challenged = challenged || name == "www-authenticate"
+		h.Add(v.Name, v.Value)
+	}
+	if status == http.StatusUnauthorized && !challenged {
+		h.Set("Www-Authenticate", defaultChallenge)
+	}
+	h.Set(authz.HeaderError, string(reason))
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
