@@ -106,7 +106,7 @@ func forwardRequest(r *http.Request, peerTrusted bool, source string) (*authz.Re
 // else they are left in the headers, where the core lists them for
 // removal like any client-sent x-appauthz-* header.
 func envoyRequest(r *http.Request, peerTrusted bool, source string, maxBody int64) (*authz.Request, error) {
-	uri := strings.TrimPrefix(r.RequestURI, EnvoyPrefix)
+	uri := strings.TrimPrefix(originForm(r.RequestURI), EnvoyPrefix)
 	if !strings.HasPrefix(uri, "/") {
 		return nil, errors.New(`the path after ` + EnvoyPrefix + ` does not start with "/": set path_prefix: ` + EnvoyPrefix + ` on the http_service`)
 	}
@@ -179,4 +179,24 @@ func readAllInto(b []byte, r io.Reader) ([]byte, error) {
 			return b, err
 		}
 	}
+}
+
+// originForm is the path and query of a request target, raw: an
+// absolute-form target ("http://host/p?q", which proxies may send) loses
+// its scheme and authority.
+func originForm(target string) string {
+	if strings.HasPrefix(target, "/") {
+		return target
+	}
+	if i := strings.Index(target, "://"); i >= 0 {
+		rest := target[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			if rest[j] == '?' {
+				return "/" + rest[j:]
+			}
+			return rest[j:]
+		}
+		return "/"
+	}
+	return target
 }
