@@ -22,5 +22,6 @@
 //   - EnvoyPrefix ("/envoy"): Envoy's http_service with path_prefix
 //     "/envoy". The request is the original request with that prefix in
 //     front of its path, the allowed headers and, with with_request_body,
-//     its body.
+//     its body. The API is resolved from the route table: Envoy passes
+//     client headers through, so X-Appauthz-Api is not believed there.
 package httpauthz

@@ -22,6 +22,7 @@ const (
 	hOriginalEncoding  = "X-Original-Transfer-Encoding"
 	hAPI               = "X-Appauthz-Api"
 	hStage             = "X-Appauthz-Stage"
+	hAuthRequest       = "X-Appauthz-Auth-Request"
 	partialBodyHeader  = "x-envoy-auth-partial-body"
 	maxForwardedHeader = 8 << 10 // longer descriptions are refused, not cut
 )
@@ -32,7 +33,7 @@ const (
 var controlHeaders = []string{
 	"x-forwarded-method", "x-forwarded-uri", "x-forwarded-host", "x-forwarded-proto",
 	"x-original-method", "x-original-uri", "x-original-content-length", "x-original-transfer-encoding",
-	"x-appauthz-api", "x-appauthz-stage",
+	"x-appauthz-api", "x-appauthz-stage", "x-appauthz-auth-request",
 }
 
 // errUntrusted refuses a forward-auth request from a peer outside

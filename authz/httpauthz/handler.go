@@ -78,7 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == PathForward:
 		req, err = forwardRequest(r, trusted, source)
 	case r.URL.Path == EnvoyPrefix || strings.HasPrefix(r.URL.Path, EnvoyPrefix+"/"):
-		req, err = envoyRequest(r, trusted, source, h.maxBody)
+		req, err = envoyRequest(r, source, h.maxBody)
 	default:
 		http.Error(w, "not an authorization endpoint: forward auth uses "+PathForward+", Envoy's http_service path_prefix "+EnvoyPrefix, http.StatusNotFound)
 		return
@@ -106,7 +106,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req != nil {
 		uri = req.RequestURI()
 	}
-	writeDecision(w, d, uri)
+	authRequest := trusted && r.URL.Path == PathForward && r.Header.Get(hAuthRequest) != ""
+	writeDecision(w, d, uri, authRequest)
 	h.logDecision(r, req, d, time.Since(start))
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,8 +145,9 @@ func TestEnvoyRequest(t *testing.T) {
 		api     map[string]string // the Context the core gets
 		keepAPI bool              // x-appauthz-api left in the headers
 	}{
-		"trusted Envoy names the API": {"10.0.0.5:1", map[string]string{"api": "orders"}, false},
-		"untrusted peer: ignored":     {"192.0.2.5:1", nil, true},
+		// Envoy passes client headers through: never believed there.
+		"trusted Envoy":  {"10.0.0.5:1", nil, true},
+		"untrusted peer": {"192.0.2.5:1", nil, true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -269,4 +271,48 @@ func TestDeadline(t *testing.T) {
 	r := httptest.NewRequest("GET", "http://h/envoy/x", nil).WithContext(ctx)
 	h, _ := newTestHandler(allowed())
 	wantDeny(t, serve(h, r), 503, authz.ReasonStoreUnavailable)
+}
+
+// TestAuthRequestMode: for nginx auth_request (which passes only 401/403
+// and no body) a deny carries its real status and JSON body in headers,
+// and any status but 401/403 is answered 403. Only a trusted proxy's
+// request is answered that way.
+func TestAuthRequestMode(t *testing.T) {
+	cases := map[string]struct {
+		peer       string
+		reason     authz.Reason
+		wire, real int
+	}{
+		"429 as 403":      {"10.0.0.1:1", authz.ReasonRateLimited, 403, 429},
+		"503 as 403":      {"10.0.0.1:1", authz.ReasonStoreUnavailable, 403, 503},
+		"401 stays":       {"10.0.0.1:1", authz.ReasonUnknownAppKey, 401, 401},
+		"untrusted: 400 ": {"192.0.2.1:1", authz.ReasonRateLimited, 400, 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://authzd/auth", nil)
+			r.RemoteAddr = tc.peer
+			r.Header.Set("X-Original-Method", "GET")
+			r.Header.Set("X-Original-URI", "/x")
+			r.Header.Set("X-Appauthz-Auth-Request", "on")
+			h, _ := newTestHandler(authz.Decision{Reason: tc.reason})
+			resp := serve(h, r)
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.wire {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.wire, raw)
+			}
+			if tc.real == 0 {
+				if resp.Header.Get(HeaderStatus) != "" || resp.Header.Get(HeaderDenyBody) != "" {
+					t.Error("an untrusted peer got the auth_request headers")
+				}
+				return
+			}
+			if got := resp.Header.Get(HeaderStatus); got != strconv.Itoa(tc.real) {
+				t.Errorf("%s = %q, want %d", HeaderStatus, got, tc.real)
+			}
+			if got := resp.Header.Get(HeaderDenyBody); got != string(raw) || !strings.Contains(got, string(tc.reason)) {
+				t.Errorf("%s = %q, body %q", HeaderDenyBody, got, raw)
+			}
+		})
+	}
 }

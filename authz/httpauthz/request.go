@@ -101,22 +101,17 @@ func forwardRequest(r *http.Request, peerTrusted bool, source string) (*authz.Re
 
 // envoyRequest builds the core's Request for Envoy's http_service: the
 // original method, the path after the path_prefix (raw, as sent), the
-// allowed headers and the body when with_request_body is on.
-// X-Appauthz-Api/Stage name the API only from a trusted peer; from anyone
-// else they are left in the headers, where the core lists them for
+// allowed headers and the body when with_request_body is on. The API comes
+// from the route table only: Envoy forwards client headers to the
+// http_service, so an X-Appauthz-Api there cannot be told from one the
+// client wrote; it stays in the headers, where the core lists it for
 // removal like any client-sent x-appauthz-* header.
-func envoyRequest(r *http.Request, peerTrusted bool, source string, maxBody int64) (*authz.Request, error) {
+func envoyRequest(r *http.Request, source string, maxBody int64) (*authz.Request, error) {
 	uri := strings.TrimPrefix(originForm(r.RequestURI), EnvoyPrefix)
 	if !strings.HasPrefix(uri, "/") {
 		return nil, errors.New(`the path after ` + EnvoyPrefix + ` does not start with "/": set path_prefix: ` + EnvoyPrefix + ` on the http_service`)
 	}
-	var drop []string
-	var ctx map[string]string
-	if peerTrusted {
-		drop = []string{"x-appauthz-api", "x-appauthz-stage"}
-		ctx = routeContext(r.Header)
-	}
-	headers := headerMap(r.Header, drop)
+	headers := headerMap(r.Header, nil)
 	if len(r.TransferEncoding) > 0 {
 		headers["transfer-encoding"] = strings.Join(r.TransferEncoding, ",")
 	}
@@ -135,7 +130,6 @@ func envoyRequest(r *http.Request, peerTrusted bool, source string, maxBody int6
 		Headers:       headers,
 		Body:          body,
 		BodyTruncated: strings.EqualFold(headers[partialBodyHeader], "true"),
-		Context:       ctx,
 		RequestID:     headers["x-request-id"],
 		SourceAddr:    source,
 		Time:          time.Now(),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/appauthz/appauthz/authz"
@@ -17,7 +18,19 @@ const (
 	// HeaderToRemove is Envoy http_service's list of request headers to
 	// strip before the request goes upstream (comma-separated).
 	HeaderToRemove = "X-Envoy-Auth-Headers-To-Remove"
+	// HeaderStatus and HeaderDenyBody carry a deny's real status and JSON
+	// body to nginx auth_request, which passes only 401 and 403 (any other
+	// status becomes a 500) and never the body; see authRequest.
+	HeaderStatus   = "X-Appauthz-Status"
+	HeaderDenyBody = "X-Appauthz-Deny-Body"
 )
+
+// authRequest is how a forward-auth request says its proxy has nginx
+// auth_request's limits (X-Appauthz-Auth-Request: on, set by the shipped
+// nginx.conf): a deny is then answered 401 or 403 — any other status as
+// 403 with the real one in X-Appauthz-Status — and its JSON body is
+// repeated in X-Appauthz-Deny-Body, so that the error_page locations of
+// nginx.conf can give the client the status and body the gRPC path gives.
 
 // defaultChallenge is the www-authenticate of a 401 whose decision named
 // none: RFC 9110 requires a challenge on every 401 (as the gRPC path).
@@ -31,12 +44,12 @@ type denyBody struct {
 
 // writeDecision maps d onto the HTTP answer. uri is the original request
 // URI, from which the upstream URI is derived on allow.
-func writeDecision(w http.ResponseWriter, d authz.Decision, uri string) {
+func writeDecision(w http.ResponseWriter, d authz.Decision, uri string, authRequest bool) {
 	if d.Allow {
 		writeAllow(w, d, uri)
 		return
 	}
-	writeDeny(w, d)
+	writeDeny(w, d, authRequest)
 }
 
 func writeAllow(w http.ResponseWriter, d authz.Decision, uri string) {
@@ -63,7 +76,7 @@ func writeAllow(w http.ResponseWriter, d authz.Decision, uri string) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func writeDeny(w http.ResponseWriter, d authz.Decision) {
+func writeDeny(w http.ResponseWriter, d authz.Decision, authRequest bool) {
 	reason := d.Reason
 	if reason == "" || reason == authz.ReasonOK {
 		reason = authz.ReasonNotAuthorized // a deny without a reason is a core bug; still a deny
@@ -99,6 +112,13 @@ func writeDeny(w http.ResponseWriter, d authz.Decision) {
 	h.Set(authz.HeaderError, string(reason))
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	if authRequest {
+		h.Set(HeaderStatus, strconv.Itoa(status))
+		h.Set(HeaderDenyBody, string(body))
+		if status != http.StatusUnauthorized && status != http.StatusForbidden {
+			status = http.StatusForbidden
+		}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
