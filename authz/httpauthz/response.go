@@ -68,7 +68,7 @@ func writeAllow(w http.ResponseWriter, d authz.Decision, uri string) {
 	if len(remove) > 0 {
 		h.Set(HeaderToRemove, strings.Join(remove, ","))
 	}
-	h.Set(HeaderUpstreamURI, UpstreamURI(uri, d.QueryToRemove))
+	h.Set(HeaderUpstreamURI, escapeBraces(UpstreamURI(uri, d.QueryToRemove)))
 	for _, v := range d.ResponseHeaders {
 		h.Add(v.Name, v.Value)
 	}
@@ -121,4 +121,16 @@ func writeDeny(w http.ResponseWriter, d authz.Decision, authRequest bool) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// escapeBraces percent-encodes '{' and '}', which RFC 3986 allows nowhere
+// in a URI but clients can still send. Caddy expands {placeholders} in a
+// query it takes from a header value (2.6 does), so a client's
+// ?q={env.SECRET} would otherwise reach the upstream expanded. The
+// encoded form means the same to any upstream that decodes the URI.
+func escapeBraces(uri string) string {
+	if !strings.ContainsAny(uri, "{}") {
+		return uri
+	}
+	return strings.NewReplacer("{", "%7B", "}", "%7D").Replace(uri)
 }
