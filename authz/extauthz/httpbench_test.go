@@ -26,8 +26,11 @@ func BenchmarkTransport(b *testing.B) {
 	w := newBenchWorld(b)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	handler := httpauthz.New(w.srv.decider, httpauthz.WithLogger(quiet),
+	handler, err := httpauthz.New(w.srv.decider, httpauthz.WithLogger(quiet),
 		httpauthz.WithTrustedProxies(httpauthz.Trusted{netip.MustParsePrefix("127.0.0.1/32")}))
+	if err != nil {
+		b.Fatal(err)
+	}
 	creds := map[string]http.Header{
 		"appcode": {"Authorization": {"APPCODE " + testAppCode}},
 		"key":     {"X-App-Key": {benchKey}},

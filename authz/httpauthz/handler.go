@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/appauthz/appauthz/authz"
 )
 
@@ -35,6 +37,8 @@ type Handler struct {
 	trusted Trusted
 	log     *slog.Logger
 	maxBody int64
+	reg     prometheus.Registerer
+	metrics *metrics
 }
 
 // Option configures a Handler.
@@ -52,13 +56,23 @@ func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
 // DefaultMaxBody); a longer one is a 413 BodyTooLarge deny.
 func WithMaxBody(n int64) Option { return func(h *Handler) { h.maxBody = n } }
 
-// New returns the handler deciding with d.
-func New(d Decider, opts ...Option) *Handler {
+// WithRegisterer registers the handler's metrics on r (default: kept but
+// not exported).
+func WithRegisterer(r prometheus.Registerer) Option { return func(h *Handler) { h.reg = r } }
+
+// New returns the handler deciding with d. It fails only when the metrics
+// cannot be registered (a name taken on the registry).
+func New(d Decider, opts ...Option) (*Handler, error) {
 	h := &Handler{decider: d, log: slog.Default(), maxBody: DefaultMaxBody}
 	for _, o := range opts {
 		o(h)
 	}
-	return h
+	m, err := newMetrics(h.reg)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+	return h, nil
 }
 
 // ServeHTTP answers one authorization request. Every outcome, including
@@ -71,13 +85,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	source := ClientAddr(peer, strings.Join(r.Header.Values(hForwardedFor), ","), h.trusted)
 
 	var (
-		req *authz.Request
-		err error
+		req      *authz.Request
+		err      error
+		endpoint string
 	)
 	switch {
 	case r.URL.Path == PathForward:
+		endpoint = "forward"
 		req, err = forwardRequest(r, trusted, source)
 	case r.URL.Path == EnvoyPrefix || strings.HasPrefix(r.URL.Path, EnvoyPrefix+"/"):
+		endpoint = "envoy"
 		req, err = envoyRequest(r, source, h.maxBody)
 	default:
 		http.Error(w, "not an authorization endpoint: forward auth uses "+PathForward+", Envoy's http_service path_prefix "+EnvoyPrefix, http.StatusNotFound)
@@ -108,7 +125,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	authRequest := trusted && r.URL.Path == PathForward && r.Header.Get(hAuthRequest) != ""
 	writeDecision(w, d, uri, authRequest)
-	h.logDecision(r, req, d, time.Since(start))
+	elapsed := time.Since(start)
+	h.metrics.observe(endpoint, d, elapsed)
+	h.logDecision(r, req, d, elapsed)
 }
 
 // logDecision writes one line per decision (denies at INFO, allows at

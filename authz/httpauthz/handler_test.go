@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/appauthz/appauthz/authz"
 )
 
@@ -32,7 +35,11 @@ var proxies = Trusted{netip.MustParsePrefix("10.0.0.0/8")}
 
 func newTestHandler(d authz.Decision) (*Handler, *recorder) {
 	rec := &recorder{d: d}
-	return New(rec, WithTrustedProxies(proxies), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithMaxBody(64)), rec
+	h, err := New(rec, WithTrustedProxies(proxies), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), WithMaxBody(64))
+	if err != nil {
+		panic(err)
+	}
+	return h, rec
 }
 
 func serve(h http.Handler, r *http.Request) *http.Response {
@@ -315,5 +322,30 @@ func TestAuthRequestMode(t *testing.T) {
 				t.Errorf("%s = %q, body %q", HeaderDenyBody, got, raw)
 			}
 		})
+	}
+}
+
+// TestMetrics: each decision is counted by endpoint, result and reason.
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h, err := New(&recorder{d: allowed()}, WithTrustedProxies(proxies), WithRegisterer(reg), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(h, httptest.NewRequest("GET", "http://h/envoy/x", nil))
+	r := httptest.NewRequest("GET", "http://h/auth", nil)
+	r.RemoteAddr = "192.0.2.1:1" // untrusted: refused
+	serve(h, r)
+	want := `
+# HELP appauthz_http_checks_total HTTP authorization requests (forward auth, Envoy http_service) by endpoint, result and reason code.
+# TYPE appauthz_http_checks_total counter
+appauthz_http_checks_total{endpoint="envoy",reason="OK",result="allow"} 1
+appauthz_http_checks_total{endpoint="forward",reason="BadRequest",result="deny"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "appauthz_http_checks_total"); err != nil {
+		t.Error(err)
+	}
+	if _, err := New(&recorder{}, WithRegisterer(reg)); err == nil {
+		t.Error("a second Handler registered the same metrics")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/appauthz/appauthz/authz/httpauthz"
 )
 
@@ -31,8 +33,11 @@ func (c *Config) validateAuthzHTTP(gPort, hPort int) []error {
 // core as the gRPC listener, behind the HTTP protocol of Envoy's
 // http_service and forward-auth proxies. X-Forwarded-* and X-Original-*
 // are believed only from --trusted-proxies.
-func authzHTTPServer(cfg Config, d httpauthz.Decider, log *slog.Logger) *http.Server {
-	h := httpauthz.New(d, httpauthz.WithTrustedProxies(httpauthz.Trusted(cfg.OAuth2.trusted)), httpauthz.WithLogger(log))
+func authzHTTPServer(cfg Config, d httpauthz.Decider, log *slog.Logger, reg prometheus.Registerer) (*http.Server, error) {
+	h, err := httpauthz.New(d, httpauthz.WithTrustedProxies(httpauthz.Trusted(cfg.OAuth2.trusted)), httpauthz.WithLogger(log), httpauthz.WithRegisterer(reg))
+	if err != nil {
+		return nil, err
+	}
 	return &http.Server{
 		Addr:              cfg.AuthzHTTPAddr,
 		Handler:           h,
@@ -43,7 +48,7 @@ func authzHTTPServer(cfg Config, d httpauthz.Decider, log *slog.Logger) *http.Se
 		// Proxies keep connections open; the forwarded description of a
 		// request adds a few headers to the original's.
 		MaxHeaderBytes: 1 << 20,
-	}
+	}, nil
 }
 
 // listenAuthzHTTP opens --authz-http-addr, or returns nil when it is off.

@@ -97,7 +97,11 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	var authzSrv *http.Server
 	if authzLis != nil {
 		defer authzLis.Close()
-		authzSrv = authzHTTPServer(cfg, engine, log)
+		if authzSrv, err = authzHTTPServer(cfg, engine, log, reg); err != nil {
+			grpcLis.Close()
+			httpLis.Close()
+			return err
+		}
 	}
 	tokens := oauth2.New(st, append(cfg.OAuth2.options(), oauth2.WithLogger(log), oauth2.WithRegisterer(reg))...)
 	hsrv := newHTTPServer(cfg.HTTPAddr, ready, reg, tokens)

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/sign"
@@ -73,7 +76,7 @@ func TestEnvoyHTTPServiceMatchesGRPC(t *testing.T) {
 	}
 	cases := map[string]extauthz.HTTPRequest{
 		"key header":                 get("http://api.example.com/orders/1?page=2", "X-App-Key", key),
-		"key in the query":           get("http://api.example.com/orders/1?app%4Bey="+key+"&q=a+b&&z=%7e"),
+		"key in the query":           get("http://api.example.com/orders/1?app%4Bey=" + key + "&q=a+b&&z=%7e"),
 		"AppCode with identity spam": get("http://api.example.com/orders/1", "Authorization", "APPCODE "+code, "X-Appauthz-App-Id", "admin", "x_appauthz_scopes", "root", "X-App-Key", "unused"),
 		"HMAC over a JSON body":      hmacPost(),
 		"parameter signature, form":  paramsPost(),
@@ -123,5 +126,38 @@ func TestEnvoyHTTPServiceMatchesGRPC(t *testing.T) {
 				t.Errorf("upstream URI: HTTP %q, gRPC %q", got, want)
 			}
 		})
+	}
+}
+
+// TestAuthzHTTPDrains: on SIGTERM the HTTP authorization listener keeps
+// answering through --drain-delay (while /readyz says 503, so proxies
+// move away), then closes with the others and authzd exits.
+func TestAuthzHTTPDrains(t *testing.T) {
+	url := startRedis(t).URL()
+	key := ctl(t, url, "app", "create", "--name", "Shop", "--id", "shop")["app_key"].(string)
+	ctl(t, url, "api", "create", "--id", "orders", "--methods", "key", "--access", "authenticated", "--path-prefix", "/orders")
+	authzAddr := freeAddr(t)
+	d := startAuthzd(t, url, "--authz-http-addr", authzAddr, "--drain-delay", "2s")
+	r := get("http://api.example.com/orders/1", "X-App-Key", key)
+	if a := envoyHTTPCheck(t, authzAddr, r); a.status != 200 {
+		t.Fatalf("before SIGTERM: %d %s", a.status, a.body)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(2 * time.Second); d.httpGet(t, "/readyz") != 503; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not turn 503 after SIGTERM")
+		}
+	}
+	if a := envoyHTTPCheck(t, authzAddr, r); a.status != 200 {
+		t.Errorf("during the drain: %d %s, want the check still answered", a.status, a.body)
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("authzd did not exit after the drain")
+	}
+	if c, err := net.DialTimeout("tcp", authzAddr, time.Second); err == nil {
+		c.Close()
+		t.Error("the HTTP authorization listener still accepts connections after exit")
 	}
 }
