@@ -19,6 +19,7 @@ const (
 	hOriginalMethod    = "X-Original-Method"
 	hOriginalURI       = "X-Original-Uri"
 	hOriginalLength    = "X-Original-Content-Length"
+	hOriginalProtocol  = "X-Original-Protocol"
 	hOriginalEncoding  = "X-Original-Transfer-Encoding"
 	hAPI               = "X-Appauthz-Api"
 	hStage             = "X-Appauthz-Stage"
@@ -32,7 +33,7 @@ const (
 // decides on (lowercase).
 var controlHeaders = []string{
 	"x-forwarded-method", "x-forwarded-uri", "x-forwarded-host", "x-forwarded-proto",
-	"x-original-method", "x-original-uri", "x-original-content-length", "x-original-transfer-encoding",
+	"x-original-method", "x-original-uri", "x-original-content-length", "x-original-transfer-encoding", "x-original-protocol",
 	"x-appauthz-api", "x-appauthz-stage", "x-appauthz-auth-request",
 }
 

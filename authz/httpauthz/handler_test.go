@@ -65,6 +65,7 @@ func TestForwardRequest(t *testing.T) {
 	r.Header.Set("X-Original-URI", "/orders/a%2Fb?appKey=k&q=a+b&app%4Bey=k&t={env.HOME}")
 	r.Header.Set("X-Forwarded-Host", "api.example.com")
 	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Original-Protocol", "HTTP/2.0")
 	r.Header.Set("X-Forwarded-For", "198.51.100.7, 10.9.9.9")
 	r.Header.Set("X-Appauthz-Api", "orders")
 	r.Header.Set("X-Appauthz-Stage", "TEST")
@@ -80,8 +81,8 @@ func TestForwardRequest(t *testing.T) {
 	if got == nil {
 		t.Fatal("the decider was not asked")
 	}
-	want := authz.Request{Method: "POST", Host: "api.example.com", Path: "/orders/a%2Fb", RawQuery: "appKey=k&q=a+b&app%4Bey=k&t={env.HOME}", Scheme: "https", SourceAddr: "198.51.100.7"}
-	if got.Method != want.Method || got.Host != want.Host || got.Path != want.Path || got.RawQuery != want.RawQuery || got.Scheme != want.Scheme || got.SourceAddr != want.SourceAddr {
+	want := authz.Request{Method: "POST", Host: "api.example.com", Path: "/orders/a%2Fb", RawQuery: "appKey=k&q=a+b&app%4Bey=k&t={env.HOME}", Scheme: "https", Protocol: "HTTP/2.0", SourceAddr: "198.51.100.7"}
+	if got.Protocol != want.Protocol || got.Method != want.Method || got.Host != want.Host || got.Path != want.Path || got.RawQuery != want.RawQuery || got.Scheme != want.Scheme || got.SourceAddr != want.SourceAddr {
 		t.Errorf("request = %+v\nwant %+v", got, want)
 	}
 	if !maps.Equal(got.Context, map[string]string{"api": "orders", "stage": "TEST"}) {

@@ -85,12 +85,14 @@ func forwardRequest(r *http.Request, peerTrusted bool, source string) (*authz.Re
 	}
 	path, query := authz.SplitPath(o.URI)
 	return &authz.Request{
-		Method:     o.Method,
-		Host:       o.Host,
-		Path:       path,
-		RawQuery:   query,
-		Scheme:     o.Scheme,
-		Protocol:   r.Proto,
+		Method:   o.Method,
+		Host:     o.Host,
+		Path:     path,
+		RawQuery: query,
+		Scheme:   o.Scheme,
+		// The client's protocol, which an HMAC request-line names; not the
+		// auth request's own (nginx's default proxy_http_version is 1.0).
+		Protocol:   originalProtocol(r.Header.Get(hOriginalProtocol)),
 		Headers:    headers,
 		Context:    routeContext(r.Header),
 		RequestID:  headers["x-request-id"],
@@ -121,12 +123,14 @@ func envoyRequest(r *http.Request, source string, maxBody int64) (*authz.Request
 	}
 	path, query := authz.SplitPath(uri)
 	return &authz.Request{
-		Method:        r.Method,
-		Host:          r.Host,
-		Path:          path,
-		RawQuery:      query,
-		Scheme:        firstListElement(r.Header.Get(hForwardedProto)),
-		Protocol:      r.Proto,
+		Method:   r.Method,
+		Host:     r.Host,
+		Path:     path,
+		RawQuery: query,
+		Scheme:   firstListElement(r.Header.Get(hForwardedProto)),
+		// Envoy calls the http_service over HTTP/1.1 whatever the client
+		// spoke; unknown is read as HTTP/1.1 by the HMAC request-line.
+		Protocol:      "",
 		Headers:       headers,
 		Body:          body,
 		BodyTruncated: strings.EqualFold(headers[partialBodyHeader], "true"),
@@ -193,4 +197,13 @@ func originForm(target string) string {
 		return "/"
 	}
 	return target
+}
+
+// originalProtocol accepts the protocol a proxy names for the original
+// request (nginx: $server_protocol) when it looks like one.
+func originalProtocol(v string) string {
+	if strings.HasPrefix(v, "HTTP/") && len(v) <= 8 && !hasCTL(v) {
+		return v
+	}
+	return ""
 }
