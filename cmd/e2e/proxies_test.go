@@ -192,7 +192,9 @@ func exerciseProxy(t *testing.T, w *proxyWorld, base, prefix, api string) {
 		}
 	})
 	t.Run("route table", func(t *testing.T) {
-		a := send(t, "GET", base+"/routed/x?appKey="+w.key, nil)
+		// A client cannot name the API: the proxy's X-Appauthz-Api (or
+		// none) replaces the client's.
+		a := send(t, "GET", base+"/routed/x?appKey="+w.key, nil, "X-Appauthz-Api", "orders", "X-Appauthz-Stage", "TEST")
 		if strings.HasPrefix(prefix, "/orders") { // nginx's catch-all location names no API
 			w.wantUpstream(t, a, "/routed/x", "key", "routed")
 		} else { // the Caddyfile names one API for the whole site
