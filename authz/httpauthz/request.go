@@ -14,10 +14,10 @@ import (
 // errTooLarge refuses a body over the handler's limit (413 BodyTooLarge).
 var errTooLarge = errors.New("the request body is larger than the HTTP authorization endpoint accepts")
 
-// headerMap returns r's headers with lowercase names, repeated headers
-// joined with "," as Envoy joins them, and Host as the core expects it
-// (in Request.Host; "host" is not a header there). Names in drop are left
-// out.
+// headerMap returns the headers with lowercase names and repeated headers
+// joined with "," as Envoy joins them. Host is not among them (net/http
+// keeps it in Request.Host, where the core expects it too). Names in drop
+// are left out.
 func headerMap(h http.Header, drop []string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
