@@ -42,5 +42,7 @@ func bodyWithheld(r *Request) (Reason, string) {
 		return ReasonOK, ""
 	}
 	// The message names no client-sent text, only what the proxy must do.
-	return ReasonBadRequest, "the request declares a body (" + declared + ") but the proxy sent none to check the signature against: enable with_request_body (with pack_as_bytes: true) on the Envoy ext_authz filter"
+	// nginx auth_request and forward auth (Caddy, Traefik) can never send
+	// the body, so the message names both ways out.
+	return ReasonBadRequest, "the request declares a body (" + declared + ") but the proxy sent none to check the signature against: on Envoy enable with_request_body (with pack_as_bytes: true) on the ext_authz filter; nginx auth_request and Caddy/Traefik forward auth never send the body, so route signed requests with a body through Envoy or use a method that does not sign it"
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// TLS configures TLS on the gRPC listener and to Redis (tls.go).
 	TLS tlsConfig
 
+	// AuthzHTTPAddr is the HTTP authorization listener (authzhttp.go);
+	// empty: off.
+	AuthzHTTPAddr string
+
 	// Version: print the build and exit (--version; no variable).
 	Version bool
 
@@ -95,6 +99,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	)
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", defaultGRPCAddr, "`address` of the ext_authz gRPC listener (Envoy's ext_authz cluster)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", defaultHTTPAddr, "`address` of the HTTP listener: /healthz, /readyz, /metrics and the OAuth2 endpoints /oauth2/*")
+	fs.StringVar(&c.AuthzHTTPAddr, "authz-http-addr", "", "`address` of the HTTP authorization listener for Envoy http_service, nginx auth_request and Caddy/Traefik forward auth (off when empty; see docs/http-mode.md)")
 	fs.StringVar(&c.RedisURL, "redis-url", defaultRedisURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss:// for TLS")
 	fs.BoolVar(&c.Version, "version", false, "print the version, VCS commit and Go version, then exit")
 	fs.BoolVar(&c.Dev, "dev", false, "run with an embedded in-memory Redis and a demo app (data lost at exit; loopback only)")
@@ -188,6 +193,7 @@ func (c *Config) validate() []error {
 	if gPort != 0 && gPort == hPort {
 		problems = append(problems, fmt.Errorf("--grpc-addr and --http-addr both use port %d: give them different ports", gPort))
 	}
+	problems = append(problems, c.validateAuthzHTTP(gPort, hPort)...)
 	if !c.Dev { // --dev replaces the URL with its embedded server's
 		rdb, err := store.OpenURL(c.RedisURL, c.TLS.redisOptions()...)
 		if err != nil {
@@ -235,6 +241,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("redis_url", redisURL),
+		slog.String("authz_http_addr", c.AuthzHTTPAddr),
 		slog.Bool("dev", c.Dev),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("redis_timeout", c.RedisTimeout.String()),

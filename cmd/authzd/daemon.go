@@ -71,7 +71,8 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	srv, err := extauthz.NewServer(authz.NewEngine(decide, limitOpts...), extauthz.WithLogger(log), extauthz.WithRegisterer(reg),
+	engine := authz.NewEngine(decide, limitOpts...)
+	srv, err := extauthz.NewServer(engine, extauthz.WithLogger(log), extauthz.WithRegisterer(reg),
 		extauthz.WithCheckBudget(cfg.RedisTimeout), extauthz.WithStoreErrors(store.DescribeError), extauthz.WithStoreDownHook(ready.storeFailed))
 	if err != nil {
 		return err
@@ -91,6 +92,21 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		grpcLis.Close()
 		return fmt.Errorf("listen on --http-addr %s: %w (is another authzd running?)", cfg.HTTPAddr, err)
 	}
+	authzLis, err := listenAuthzHTTP(cfg)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
+	var authzSrv *http.Server
+	if authzLis != nil {
+		defer authzLis.Close()
+		if authzSrv, err = authzHTTPServer(cfg, engine, log, reg); err != nil {
+			grpcLis.Close()
+			httpLis.Close()
+			return err
+		}
+	}
 	tokens := oauth2.New(st, append(cfg.OAuth2.options(), oauth2.WithLogger(log), oauth2.WithRegisterer(reg))...)
 	hsrv := newHTTPServer(cfg.HTTPAddr, ready, reg, tokens)
 
@@ -107,13 +123,21 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	defer stopAnnounce()
 	go ready.watch(watchCtx, st.Ping, pingInterval)
 
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- gs.Serve(grpcLis) }()
 	go func() {
 		if err := hsrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- err
 		}
 	}()
+	if authzSrv != nil {
+		go func() {
+			if err := authzSrv.Serve(authzLis); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+			}
+		}()
+		log.Info("HTTP authorization listening", slog.String("authz_http_addr", authzLis.Addr().String()))
+	}
 	log.Info("authzd listening",
 		slog.String("grpc_addr", grpcLis.Addr().String()),
 		slog.String("http_addr", httpLis.Addr().String()))
@@ -126,7 +150,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		failure = fmt.Errorf("listener failed: %w", err)
 		log.Error("listener failed: shutting down", slog.String("error", err.Error()))
 	}
-	shutdown(cfg, ready, gs, hsrv, log)
+	shutdown(cfg, ready, gs, hsrv, log, authzSrv)
 	stopWatch()
 	return failure
 }
@@ -141,13 +165,15 @@ type gracefulStopper interface {
 // routing here), a drain of --drain-delay while they notice (longer than
 // their check interval plus timeout), then GracefulStop so in-flight
 // Checks finish, bounded by --shutdown-timeout.
-func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger) {
+func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger, authzSrv *http.Server) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
 		log.Info("health NOT_SERVING; draining", slog.String("drain_delay", cfg.DrainDelay.String()))
 		time.Sleep(cfg.DrainDelay)
 	}
 	done := make(chan struct{})
+	authzDone := make(chan struct{})
+	go func() { shutdownAuthzHTTP(cfg, authzSrv, log); close(authzDone) }()
 	go func() { gs.GracefulStop(); close(done) }()
 	timer := time.NewTimer(cfg.ShutdownTimeout)
 	defer timer.Stop()
@@ -159,6 +185,7 @@ func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Serve
 		gs.Stop()
 		<-done
 	}
+	<-authzDone
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := hsrv.Shutdown(ctx); err != nil {

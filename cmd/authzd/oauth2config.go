@@ -23,7 +23,7 @@ func (o *oauth2Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.TokenTTL, "token-ttl", oauth2.DefaultTokenTTL, "lifetime of OAuth2 access tokens issued at /oauth2/token (capped at the key's expiry)")
 	fs.IntVar(&o.MaxFailures, "oauth2-max-failures", oauth2.DefaultMaxFailures, "failed client authentications an app_key or a source address may make before /oauth2/token answers 429 (0: no limit)")
 	fs.DurationVar(&o.FailureWindow, "oauth2-failure-window", oauth2.DefaultFailureWindow, "how long a failed client authentication counts, from the last one")
-	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of proxies (e.g. Envoy) whose X-Forwarded-For names the client address for throttling")
+	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of proxies (e.g. Envoy, nginx) whose X-Forwarded-For names the client address for throttling; the HTTP authorization endpoint believes X-Forwarded-*/X-Original-* only from them")
 }
 
 func (o *oauth2Config) validate() []error {

@@ -41,7 +41,7 @@ func TestHTTPAddrHelpNamesOAuth2(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.Contains(line, "-http-addr") {
+		if strings.HasPrefix(strings.TrimSpace(line), "-http-addr ") { // not -authz-http-addr
 			help := out.String()[strings.Index(out.String(), line):]
 			if !strings.Contains(strings.SplitN(help, "\n  -", 2)[0], "/oauth2/") {
 				t.Errorf("--http-addr help does not name /oauth2/*:\n%s", strings.SplitN(help, "\n  -", 2)[0])

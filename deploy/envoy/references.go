@@ -52,7 +52,8 @@ func ExtAuthz(h *hcmv3.HttpConnectionManager) (*extauthzv3.ExtAuthz, error) {
 
 // CheckReferences reports references Envoy would reject (or silently
 // mis-handle) at start-up that the schema alone cannot catch:
-//   - every cluster a route or the ext_authz filter names is defined;
+//   - every cluster a route or the ext_authz filter (grpc_service or
+//     http_service) names is defined;
 //   - ext_authz uses transport_api_version V3;
 //   - every typed_per_filter_config key names an http filter of that HCM
 //     (a typo there is silently ignored by Envoy: the override never applies);
@@ -107,6 +108,9 @@ func checkHCM(h *hcmv3.HttpConnectionManager, clusters map[string]bool) []error 
 		}
 		if g := ea.GetGrpcService().GetEnvoyGrpc(); g != nil && !clusters[g.GetClusterName()] {
 			errs = append(errs, fmt.Errorf("%s: ext_authz grpc_service names cluster %q, which is not defined", where, g.GetClusterName()))
+		}
+		if hs := ea.GetHttpService(); hs != nil && !clusters[hs.GetServerUri().GetCluster()] {
+			errs = append(errs, fmt.Errorf("%s: ext_authz http_service names cluster %q, which is not defined", where, hs.GetServerUri().GetCluster()))
 		}
 	}
 
