@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/httpauthz"
 )
 
@@ -34,6 +35,9 @@ func (c *Config) validateAuthzHTTP(gPort, hPort int) []error {
 // http_service and forward-auth proxies. X-Forwarded-* and X-Original-*
 // are believed only from --trusted-proxies.
 func authzHTTPServer(cfg Config, d httpauthz.Decider, log *slog.Logger, reg prometheus.Registerer) (*http.Server, error) {
+	if cfg.RedisTimeout > 0 {
+		d = budgeted{d: d, budget: cfg.RedisTimeout}
+	}
 	h, err := httpauthz.New(d, httpauthz.WithTrustedProxies(httpauthz.Trusted(cfg.OAuth2.trusted)), httpauthz.WithLogger(log), httpauthz.WithRegisterer(reg))
 	if err != nil {
 		return nil, err
@@ -49,6 +53,21 @@ func authzHTTPServer(cfg Config, d httpauthz.Decider, log *slog.Logger, reg prom
 		// request adds a few headers to the original's.
 		MaxHeaderBytes: 1 << 20,
 	}, nil
+}
+
+// budgeted gives each HTTP-mode Check the one budget a gRPC Check gets
+// (--redis-timeout): forward-auth proxies send no deadline of their own,
+// and without it a hung Redis would hold each Check for every round trip's
+// own bound in turn.
+type budgeted struct {
+	d      httpauthz.Decider
+	budget time.Duration
+}
+
+func (b budgeted) Check(ctx context.Context, r *authz.Request) authz.Decision {
+	ctx, cancel := context.WithTimeout(ctx, b.budget)
+	defer cancel()
+	return b.d.Check(ctx, r)
 }
 
 // listenAuthzHTTP opens --authz-http-addr, or returns nil when it is off.
