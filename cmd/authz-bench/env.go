@@ -174,6 +174,12 @@ func provision(ctx context.Context, redisURL string, kr *store.Keyring, n int) (
 	}
 	st := store.New(rdb, store.WithKeyring(kr), store.WithTimeout(time.Minute))
 	f := fixture{appCode: "BENCH0APPCODE0000000000000000001", secret: benchSecret}
+	// Mark the empty store as the current format, as authzctl does before
+	// its first write: otherwise authzd would read it as format-1 data and
+	// look every key up in both layouts.
+	if err := st.EnsureWritable(ctx); err != nil {
+		return f, err
+	}
 	if err := st.CreateAPI(ctx, authz.API{
 		ID:          "bench",
 		Methods:     []authz.Method{authz.MethodAppCode, authz.MethodKey, authz.MethodHMAC, authz.MethodParamSign},
