@@ -1,16 +1,13 @@
 package authz
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 )
 
 // HashAppCode is how AppCodes are stored and looked up: only their SHA-256
 // ever reaches Redis, so a dump of the store reveals no usable AppCode.
 func HashAppCode(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(sum[:])
+	return sha256Hex(code)
 }
 
 // detectAppCodeHeader finds `Authorization: APPCODE <code>` (the scheme in

@@ -1,8 +1,6 @@
 package authz
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -168,8 +166,7 @@ func (k *Key) Allows(m Method) bool { return len(k.Methods) == 0 || slices.Conta
 // HashAppKey is how app_keys are stored and looked up: Redis names a key
 // record by the SHA-256 of its app_key, as it does AppCodes.
 func HashAppKey(appKey string) string {
-	sum := sha256.Sum256([]byte(appKey))
-	return hex.EncodeToString(sum[:])
+	return sha256Hex(appKey)
 }
 
 // AppCodeRecord is what an AppCode hash resolves to.

@@ -1,10 +1,5 @@
 package authz
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-)
-
 // detectBearer finds an OAuth2 bearer token (RFC 6750 §2.1):
 // `Authorization: Bearer <token>`. The token is looked up by its SHA-256
 // only; tokens are opaque, so any token68 value is looked up and an
@@ -23,8 +18,7 @@ func detectBearer(r *Request) *credential {
 // HashToken is the SHA-256 hex under which an access token is stored
 // (token:{hash}); the token itself is never stored.
 func HashToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
+	return sha256Hex(tok)
 }
 
 // isToken68 reports whether s is an RFC 7235 token68: 1*( ALPHA / DIGIT /
