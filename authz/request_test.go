@@ -63,8 +63,11 @@ func TestParseQueryCapIsCheap(t *testing.T) {
 			t.Fatal("a million parameters accepted")
 		}
 	})
-	if allocs > 4 {
-		t.Errorf("refusing an oversized query allocated %v times, want a constant", allocs)
+	// A parse of the million pairs would allocate at least once per pair;
+	// the bound leaves room for the runtime's own allocations during the
+	// run (seen under -race on a busy machine), which are not ParseQuery's.
+	if allocs > 100 {
+		t.Errorf("refusing an oversized query allocated %v times, want a small constant", allocs)
 	}
 }
 
