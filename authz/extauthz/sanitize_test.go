@@ -125,7 +125,7 @@ func TestRemovalsLinear(t *testing.T) {
 		t.Fatalf("removals: %d names (sorted %v, has app id %v); want %d sorted, without the set header",
 			len(got), slices.IsSorted(got), slices.Contains(got, authz.HeaderAppID), n)
 	}
-	if allocs := testing.AllocsPerRun(3, func() { removals(names, set) }); allocs > 2 {
+	if allocs := testing.AllocsPerRun(20, func() { removals(names, set) }); allocs > 2 { // 20 runs: a stray runtime allocation averages out
 		t.Errorf("removals allocates %v times; want at most 2 whatever the count", allocs)
 	}
 	bigSet := make([]authz.HeaderValue, 20)
