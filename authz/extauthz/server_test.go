@@ -15,7 +15,6 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -57,7 +56,6 @@ type harness struct {
 	hs     *health.Server
 	reg    *prometheus.Registry
 	logs   *syncBuffer
-	redis  *redis.Client // the real store's, when there is one
 }
 
 func startServer(t testing.TB, d Decider, level slog.Level) *harness {
