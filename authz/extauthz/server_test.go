@@ -23,30 +23,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // deciderFunc adapts a function to Decider.
 type deciderFunc func(context.Context, *authz.Request) authz.Decision
 
 func (f deciderFunc) Check(ctx context.Context, r *authz.Request) authz.Decision { return f(ctx, r) }
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness is a Server behind a real gRPC server on a loopback TCP port.
 type harness struct {
@@ -55,12 +38,12 @@ type harness struct {
 	health healthpb.HealthClient
 	hs     *health.Server
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *lockedbuf.Buffer
 }
 
 func startServer(t testing.TB, d Decider, level slog.Level) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), logs: &syncBuffer{}, hs: health.NewServer()}
+	h := &harness{reg: prometheus.NewRegistry(), logs: &lockedbuf.Buffer{}, hs: health.NewServer()}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: level}))
 	srv, err := NewServer(d, WithLogger(logger), WithRegisterer(h.reg))
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // buildAuthzd builds this command into a fresh directory (the build cache
@@ -31,7 +33,7 @@ func buildAuthzd(t *testing.T, ldflags ...string) string {
 // daemon is a running authzd whose stderr (the JSON log) is collected.
 type daemon struct {
 	cmd                *exec.Cmd
-	logs               *lockedBuffer
+	logs               *lockedbuf.Buffer
 	grpcAddr, httpAddr string
 	exited             chan error
 }
@@ -45,7 +47,7 @@ func startDaemon(t *testing.T, bin string, env []string, args ...string) *daemon
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s"}, args...)
-	d := &daemon{cmd: exec.CommandContext(ctx, bin, args...), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	d := &daemon{cmd: exec.CommandContext(ctx, bin, args...), logs: &lockedbuf.Buffer{}, exited: make(chan error, 1)}
 	d.cmd.Env = env
 	errPipe, err := d.cmd.StderrPipe()
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -25,25 +24,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
-
-// lockedBuffer collects a child's output safely.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestProcessDev runs the real binary the way a developer does
 // (`authzd --dev`), asks it what Envoy would ask, and stops it the way
@@ -59,7 +41,7 @@ func TestProcessDev(t *testing.T) {
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s")
-	stdout, logs := &lockedBuffer{}, &lockedBuffer{}
+	stdout, logs := &lockedbuf.Buffer{}, &lockedbuf.Buffer{}
 	outPipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

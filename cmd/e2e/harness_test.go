@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // bins holds the binaries built once for the package.
@@ -56,29 +56,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // daemon is a running authzd.
 type daemon struct {
 	grpcAddr, httpAddr string
 	cmd                *exec.Cmd
-	logs               *lockedBuffer
+	logs               *lockedbuf.Buffer
 	exited             chan struct{}
 	conn               *grpc.ClientConn
 	client             authv3.AuthorizationClient
@@ -108,7 +90,7 @@ func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
 // (TLS: tls_test.go) without waiting for its health.
 func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedbuf.Buffer{}, exited: make(chan struct{})}
 	// The production defaults (--redis-timeout 250ms, --drain-delay 5s) fit
 	// a proxy's 1s budget on a quiet machine; a test machine running the
 	// race detector on two busy cores can stall a healthy round trip past

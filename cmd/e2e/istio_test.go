@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	istioconfig "github.com/appauthz/appauthz/deploy/istio"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 	"github.com/appauthz/appauthz/store/redistest"
 )
 
@@ -256,7 +257,7 @@ func expand(s string, vars map[string]string) string {
 // inherited.
 func startPod(t *testing.T, run podRun) *daemon {
 	t.Helper()
-	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr, logs: &lockedbuf.Buffer{}, exited: make(chan struct{})}
 	cmd := exec.Command(bins.authzd, run.args...)
 	cmd.Env = run.env
 	d.start(t, cmd, insecure.NewCredentials())
