@@ -23,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	istioconfig "github.com/appauthz/appauthz/deploy/istio"
-	"github.com/appauthz/appauthz/internal/lockedbuf"
 	"github.com/appauthz/appauthz/store/redistest"
 )
 
@@ -257,7 +256,7 @@ func expand(s string, vars map[string]string) string {
 // inherited.
 func startPod(t *testing.T, run podRun) *daemon {
 	t.Helper()
-	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr, logs: &lockedbuf.Buffer{}, exited: make(chan struct{})}
+	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr}
 	cmd := exec.Command(bins.authzd, run.args...)
 	cmd.Env = run.env
 	d.start(t, cmd, insecure.NewCredentials())
