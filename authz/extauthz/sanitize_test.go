@@ -144,8 +144,7 @@ func TestRemovalsLinear(t *testing.T) {
 // benchtest.TestCheckInvalidUTF8AppNameRealStore).
 func TestCheckInvalidUTF8AppName(t *testing.T) {
 	const badName = "Bad\xffName\r\n"
-	fake := newFakeStore()
-	fake.app.Name = badName
+	fake := newFakeStore().App(authz.App{ID: "demo-app", Name: badName, Status: authz.StatusActive})
 	h := startServer(t, authz.NewEngine(fake), slog.LevelDebug)
 	resp, err := h.client.Check(context.Background(), mustCheckRequest(t, HTTPRequest{
 		Method: "GET", URL: "http://localhost/demo",

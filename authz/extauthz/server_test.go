@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/authztest"
 	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
@@ -78,63 +79,17 @@ func mustCheckRequest(t testing.TB, r HTTPRequest) *authv3.CheckRequest {
 	return cr
 }
 
-// fakeStore is the smallest authz.Store for driving the real engine where
-// Redis is not the point: one API, one app with an AppCode, one grant.
-type fakeStore struct {
-	api      authz.API
-	app      authz.App
-	appCodes map[string]*authz.AppCodeRecord // by hash
-	granted  bool
-}
-
-func (f *fakeStore) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
-	res := authz.LookupResult{Keys: map[string]*authz.Key{}, AppCodes: map[string]*authz.AppCodeRecord{}, Tokens: map[string]*authz.Token{}}
-	if q.APIID == f.api.ID {
-		api := f.api
-		res.API = &api
-	} else if q.APIID == "" {
-		res.Routes = []authz.Route{f.api.Route}
-	}
-	for _, h := range q.AppCodeHashes {
-		if rec := f.appCodes[h]; rec != nil {
-			res.AppCodes[h] = rec
-		}
-	}
-	return res, nil
-}
-
-func (f *fakeStore) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.PrincipalResult, error) {
-	res := authz.PrincipalResult{Apps: map[string]*authz.App{}, Grants: map[string]*authz.Grant{}}
-	if q.APIID == f.api.ID {
-		api := f.api
-		res.API = &api
-	}
-	for _, id := range q.AppIDs {
-		if id == f.app.ID {
-			app := f.app
-			res.Apps[id] = &app
-			if f.granted && q.GrantAPI == f.api.ID && q.Stage == authz.DefaultStage {
-				res.Grants[id] = &authz.Grant{}
-			}
-		}
-	}
-	return res, nil
-}
-
-func (f *fakeStore) Admit(context.Context, authz.AdmitQuery) (authz.AdmitResult, error) {
-	return authz.AdmitResult{}, nil
-}
-
 const testAppCode = "3F2504E04F8911D39A0C0305E82C3301"
 
-func newFakeStore() *fakeStore {
-	return &fakeStore{
-		api: authz.API{ID: "demo", Methods: []authz.Method{authz.MethodAppCode}, AppCodeMode: authz.AppCodeHeaderQuery,
-			Access: authz.AccessAuthorized, Route: authz.Route{API: "demo", PathPrefix: "/"}},
-		app:      authz.App{ID: "demo-app", Name: "Demo App", Status: authz.StatusActive},
-		appCodes: map[string]*authz.AppCodeRecord{authz.HashAppCode(testAppCode): {AppID: "demo-app", Status: authz.StatusActive}},
-		granted:  true,
-	}
+// newFakeStore is the smallest world for driving the real engine where
+// Redis is not the point: one API, one app with an AppCode, one grant.
+func newFakeStore() *authztest.Store {
+	return authztest.New().
+		API(authz.API{ID: "demo", Methods: []authz.Method{authz.MethodAppCode}, AppCodeMode: authz.AppCodeHeaderQuery,
+			Access: authz.AccessAuthorized, Route: authz.Route{API: "demo", PathPrefix: "/"}}).
+		App(authz.App{ID: "demo-app", Name: "Demo App", Status: authz.StatusActive}).
+		AppCode(testAppCode, authz.AppCodeRecord{AppID: "demo-app", Status: authz.StatusActive}).
+		Grant("demo", authz.DefaultStage, "demo-app", authz.Grant{})
 }
 
 // The real engine, through real gRPC: what Envoy would get for an AppCode
