@@ -15,7 +15,6 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -24,30 +23,14 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/authztest"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // deciderFunc adapts a function to Decider.
 type deciderFunc func(context.Context, *authz.Request) authz.Decision
 
 func (f deciderFunc) Check(ctx context.Context, r *authz.Request) authz.Decision { return f(ctx, r) }
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness is a Server behind a real gRPC server on a loopback TCP port.
 type harness struct {
@@ -56,13 +39,12 @@ type harness struct {
 	health healthpb.HealthClient
 	hs     *health.Server
 	reg    *prometheus.Registry
-	logs   *syncBuffer
-	redis  *redis.Client // the real store's, when there is one
+	logs   *lockedbuf.Buffer
 }
 
 func startServer(t testing.TB, d Decider, level slog.Level) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), logs: &syncBuffer{}, hs: health.NewServer()}
+	h := &harness{reg: prometheus.NewRegistry(), logs: &lockedbuf.Buffer{}, hs: health.NewServer()}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: level}))
 	srv, err := NewServer(d, WithLogger(logger), WithRegisterer(h.reg))
 	if err != nil {
@@ -97,63 +79,17 @@ func mustCheckRequest(t testing.TB, r HTTPRequest) *authv3.CheckRequest {
 	return cr
 }
 
-// fakeStore is the smallest authz.Store for driving the real engine where
-// Redis is not the point: one API, one app with an AppCode, one grant.
-type fakeStore struct {
-	api      authz.API
-	app      authz.App
-	appCodes map[string]*authz.AppCodeRecord // by hash
-	granted  bool
-}
-
-func (f *fakeStore) Lookup(ctx context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
-	res := authz.LookupResult{Keys: map[string]*authz.Key{}, AppCodes: map[string]*authz.AppCodeRecord{}, Tokens: map[string]*authz.Token{}}
-	if q.APIID == f.api.ID {
-		api := f.api
-		res.API = &api
-	} else if q.APIID == "" {
-		res.Routes = []authz.Route{f.api.Route}
-	}
-	for _, h := range q.AppCodeHashes {
-		if rec := f.appCodes[h]; rec != nil {
-			res.AppCodes[h] = rec
-		}
-	}
-	return res, nil
-}
-
-func (f *fakeStore) Principal(ctx context.Context, q authz.PrincipalQuery) (authz.PrincipalResult, error) {
-	res := authz.PrincipalResult{Apps: map[string]*authz.App{}, Grants: map[string]*authz.Grant{}}
-	if q.APIID == f.api.ID {
-		api := f.api
-		res.API = &api
-	}
-	for _, id := range q.AppIDs {
-		if id == f.app.ID {
-			app := f.app
-			res.Apps[id] = &app
-			if f.granted && q.GrantAPI == f.api.ID && q.Stage == authz.DefaultStage {
-				res.Grants[id] = &authz.Grant{}
-			}
-		}
-	}
-	return res, nil
-}
-
-func (f *fakeStore) Admit(context.Context, authz.AdmitQuery) (authz.AdmitResult, error) {
-	return authz.AdmitResult{}, nil
-}
-
 const testAppCode = "3F2504E04F8911D39A0C0305E82C3301"
 
-func newFakeStore() *fakeStore {
-	return &fakeStore{
-		api: authz.API{ID: "demo", Methods: []authz.Method{authz.MethodAppCode}, AppCodeMode: authz.AppCodeHeaderQuery,
-			Access: authz.AccessAuthorized, Route: authz.Route{API: "demo", PathPrefix: "/"}},
-		app:      authz.App{ID: "demo-app", Name: "Demo App", Status: authz.StatusActive},
-		appCodes: map[string]*authz.AppCodeRecord{authz.HashAppCode(testAppCode): {AppID: "demo-app", Status: authz.StatusActive}},
-		granted:  true,
-	}
+// newFakeStore is the smallest world for driving the real engine where
+// Redis is not the point: one API, one app with an AppCode, one grant.
+func newFakeStore() *authztest.Store {
+	return authztest.New().
+		API(authz.API{ID: "demo", Methods: []authz.Method{authz.MethodAppCode}, AppCodeMode: authz.AppCodeHeaderQuery,
+			Access: authz.AccessAuthorized, Route: authz.Route{API: "demo", PathPrefix: "/"}}).
+		App(authz.App{ID: "demo-app", Name: "Demo App", Status: authz.StatusActive}).
+		AppCode(testAppCode, authz.AppCodeRecord{AppID: "demo-app", Status: authz.StatusActive}).
+		Grant("demo", authz.DefaultStage, "demo-app", authz.Grant{})
 }
 
 // The real engine, through real gRPC: what Envoy would get for an AppCode

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // storeDownDecider answers every Check as the engine does when the store
@@ -77,7 +78,7 @@ func TestStoreUnavailableSaysWhy(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			var logs syncBuffer
+			var logs lockedbuf.Buffer
 			var hooked []authz.StoreFailure
 			opts := []Option{WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), WithRegisterer(reg),
 				WithStoreDownHook(func(f authz.StoreFailure) { hooked = append(hooked, f) })}
@@ -128,7 +129,7 @@ func TestStoreUnavailableSaysWhy(t *testing.T) {
 // A deny that is not about the store carries no store fields and counts
 // nothing.
 func TestOtherDeniesHaveNoStoreCause(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	srv, err := NewServer(deciderFunc(func(context.Context, *authz.Request) authz.Decision {
 		return authz.Decision{Reason: authz.ReasonUnknownAppKey}
 	}), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), WithStoreDownHook(func(authz.StoreFailure) { t.Error("hook called") }))

@@ -12,34 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/authztest"
 )
 
 // signStore is the one-key world the sign round trips are checked in.
-type signStore struct{ nonces map[string]bool }
-
-func (s *signStore) Lookup(_ context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
-	res := authz.LookupResult{Keys: map[string]*authz.Key{}}
-	if q.APIID == "api" {
-		res.API = &authz.API{ID: "api", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign}, Access: authz.AccessAuthenticated, ReplayProtection: true}
-	}
-	for _, k := range q.AppKeys {
-		if k == "K1" {
-			res.Keys[authz.HashAppKey(k)] = &authz.Key{KeyID: "kid_test", AppID: "app", Secret: "S1", Status: authz.StatusActive}
-		}
-	}
-	return res, nil
-}
-
-func (s *signStore) Principal(_ context.Context, q authz.PrincipalQuery) (authz.PrincipalResult, error) {
-	return authz.PrincipalResult{Apps: map[string]*authz.App{"app": {ID: "app", Name: "App", Status: authz.StatusActive}}}, nil
-}
-
-func (s *signStore) Admit(_ context.Context, q authz.AdmitQuery) (authz.AdmitResult, error) {
-	if s.nonces[q.Nonce] {
-		return authz.AdmitResult{Replayed: true}, nil
-	}
-	s.nonces[q.Nonce] = true
-	return authz.AdmitResult{}, nil
+func signStore() *authztest.Store {
+	return authztest.New().
+		API(authz.API{ID: "api", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign}, Access: authz.AccessAuthenticated, ReplayProtection: true}).
+		App(authz.App{ID: "app", Name: "App", Status: authz.StatusActive}).
+		Key("K1", authz.Key{KeyID: "kid_test", AppID: "app", Secret: "S1", Status: authz.StatusActive})
 }
 
 // runSign runs `sign` under a root with the global -o flag, in process.
@@ -67,7 +48,7 @@ func checkSigned(method, rawURL string, headers map[string]string, body string) 
 		h[strings.ToLower(k)] = v
 	}
 	r := &authz.Request{Method: method, Host: u.Host, Path: path, RawQuery: query, Protocol: "HTTP/1.1", Headers: h, Body: []byte(body), Context: map[string]string{"api": "api"}}
-	e := authz.NewEngine(&signStore{nonces: map[string]bool{}}, authz.WithClock(func() time.Time { return time.Unix(1781000000, 0) }))
+	e := authz.NewEngine(signStore(), authz.WithClock(func() time.Time { return time.Unix(1781000000, 0) }))
 	return e.Check(context.Background(), r)
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/appauthz/appauthz/internal/authzdproc"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // buildAuthzd builds this command into a fresh directory (the build cache
@@ -18,22 +20,17 @@ import (
 func buildAuthzd(t *testing.T, ldflags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "authzd")
-	args := []string{"build", "-o", bin}
-	if len(ldflags) > 0 {
-		args = append(args, "-ldflags", strings.Join(ldflags, " "))
-	}
-	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := authzdproc.Build(bin, ".", ldflags...); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
 // daemon is a running authzd whose stderr (the JSON log) is collected.
 type daemon struct {
-	cmd                *exec.Cmd
-	logs               *lockedBuffer
+	proc               *authzdproc.Process
+	logs               *lockedbuf.Buffer
 	grpcAddr, httpAddr string
-	exited             chan error
 }
 
 // startDaemon runs bin with args (listeners on loopback port 0 are added)
@@ -45,42 +42,21 @@ func startDaemon(t *testing.T, bin string, env []string, args ...string) *daemon
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	args = append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s"}, args...)
-	d := &daemon{cmd: exec.CommandContext(ctx, bin, args...), logs: &lockedBuffer{}, exited: make(chan error, 1)}
-	d.cmd.Env = env
-	errPipe, err := d.cmd.StderrPipe()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	p, err := authzdproc.Start(cmd, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan [2]string, 1)
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			d.logs.Write([]byte(sc.Text() + "\n"))
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "authzd listening" {
-				g, _ := rec["grpc_addr"].(string)
-				h, _ := rec["http_addr"].(string)
-				listening <- [2]string{g, h}
-			}
-		}
-		d.exited <- d.cmd.Wait()
-	}()
+	d := &daemon{proc: p, logs: p.Stderr}
 	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
+		_ = p.Cmd.Process.Kill()
 		if t.Failed() {
 			t.Logf("authzd stderr:\n%s", d.logs.String())
 		}
 	})
-	select {
-	case a := <-listening:
-		d.grpcAddr, d.httpAddr = a[0], a[1]
-	case err := <-d.exited:
-		t.Fatalf("authzd exited before listening: %v\n%s", err, d.logs.String())
-	case <-ctx.Done():
-		t.Fatalf("authzd did not start listening\n%s", d.logs.String())
+	if d.grpcAddr, d.httpAddr, err = p.WaitListening(ctx); err != nil {
+		t.Fatalf("authzd did not start listening: %v\n%s", err, d.logs.String())
 	}
 	return d
 }
@@ -88,10 +64,11 @@ func startDaemon(t *testing.T, bin string, env []string, args ...string) *daemon
 // stop sends SIGTERM and waits for a clean exit.
 func (d *daemon) stop(t *testing.T) {
 	t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-d.exited; err != nil {
+	<-d.proc.Done()
+	if err := d.proc.Err(); err != nil {
 		t.Fatalf("authzd exit: %v; want exit status 0", err)
 	}
 }

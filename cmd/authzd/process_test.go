@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,25 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/internal/authzdproc"
 )
-
-// lockedBuffer collects a child's output safely.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestProcessDev runs the real binary the way a developer does
 // (`authzd --dev`), asks it what Envoy would ask, and stops it the way
@@ -53,58 +31,12 @@ func TestProcessDev(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	bin := filepath.Join(t.TempDir(), "authzd")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	cmd := exec.CommandContext(ctx, bin, "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s")
-	stdout, logs := &lockedBuffer{}, &lockedBuffer{}
-	outPipe, err := cmd.StdoutPipe()
+	bin := buildAuthzd(t)
+	p, err := authzdproc.Start(exec.CommandContext(ctx, bin, "--dev", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--drain-delay", "0s"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan [2]string, 1) // from the "authzd listening" log line
-	banner := make(chan struct{})        // the dev banner's last line was read
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			logs.Write([]byte(sc.Text() + "\n"))
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "authzd listening" {
-				g, _ := rec["grpc_addr"].(string)
-				h, _ := rec["http_addr"].(string)
-				listening <- [2]string{g, h}
-			}
-		}
-	}()
-	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(outPipe)
-		seen := false
-		for sc.Scan() {
-			stdout.Write([]byte(sc.Text() + "\n"))
-			if !seen && strings.HasPrefix(sc.Text(), "Health and metrics:") {
-				seen = true
-				close(banner)
-			}
-		}
-	}()
-	exited := make(chan error, 1)
-	go func() {
-		readers.Wait() // Wait closes the pipes: read them to the end first
-		exited <- cmd.Wait()
-	}()
+	cmd, stdout, logs := p.Cmd, p.Stdout, p.Stderr
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill() // no-op (ErrProcessDone) after a clean exit
 		if t.Failed() {
@@ -112,21 +44,12 @@ func TestProcessDev(t *testing.T) {
 		}
 	})
 
-	var grpcAddr, httpAddr string
-	select {
-	case a := <-listening:
-		grpcAddr, httpAddr = a[0], a[1]
-	case err := <-exited:
-		t.Fatalf("authzd exited before listening: %v", err)
-	case <-ctx.Done():
-		t.Fatal("authzd did not start listening")
+	grpcAddr, httpAddr, err := p.WaitListening(ctx)
+	if err != nil {
+		t.Fatalf("authzd did not start listening: %v", err)
 	}
-	select {
-	case <-banner:
-	case err := <-exited:
-		t.Fatalf("authzd exited before printing the dev banner: %v", err)
-	case <-ctx.Done():
-		t.Fatal("authzd printed no dev banner")
+	if err := p.WaitStdoutLine(ctx, "Health and metrics:"); err != nil { // the dev banner's last line
+		t.Fatalf("authzd printed no dev banner: %v", err)
 	}
 	for _, want := range []string{"AUTHZ_REDIS_URL=redis://127.0.0.1:", "--authzd " + grpcAddr, demoAppCode, demoAppKey} {
 		if !strings.Contains(stdout.String(), want) {
@@ -218,8 +141,8 @@ func TestProcessDev(t *testing.T) {
 	}
 	stopWatch() // GracefulStop waits for open streams
 	select {
-	case err := <-exited:
-		if err != nil {
+	case <-p.Done():
+		if err := p.Err(); err != nil {
 			t.Fatalf("authzd exit: %v; want exit status 0", err)
 		}
 	case <-ctx.Done():

@@ -44,8 +44,8 @@ func TestProcessRedisLogsAreJSON(t *testing.T) {
 	// timing is asserted.
 	for !strings.Contains(d.logs.String(), `"component":"go-redis"`) {
 		select {
-		case err := <-d.exited:
-			t.Fatalf("authzd exited: %v", err)
+		case <-d.proc.Done():
+			t.Fatalf("authzd exited: %v", d.proc.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if strings.Contains(d.logs.String(), "redis: ") && !strings.Contains(d.logs.String(), `"component"`) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 	"github.com/appauthz/appauthz/internal/testpki"
 )
 
@@ -103,7 +104,7 @@ func TestCertReload(t *testing.T) {
 	ca1, ca2 := testpki.NewCA(t, "ca1"), testpki.NewCA(t, "ca2")
 	first := ca1.Server(t, "127.0.0.1")
 	certFile, keyFile := first.Write(t, dir, "server")
-	logs := &lockedBuffer{} // read while handshakes log
+	logs := &lockedbuf.Buffer{} // read while handshakes log
 	r, err := newCertReloader(certFile, keyFile, "", slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

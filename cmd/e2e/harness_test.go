@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,8 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/appauthz/appauthz/authz/extauthz"
+	"github.com/appauthz/appauthz/internal/authzdproc"
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // bins holds the binaries built once for the package.
@@ -44,10 +45,8 @@ func TestMain(m *testing.M) {
 	bins.authzd = filepath.Join(dir, "authzd")
 	bins.authzctl = filepath.Join(dir, "authzctl")
 	for out, pkg := range map[string]string{bins.authzd: "../authzd", bins.authzctl: "../authzctl"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", pkg, err)
+		if err := authzdproc.Build(out, pkg); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
 			os.Exit(1)
 		}
 	}
@@ -56,30 +55,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // daemon is a running authzd.
 type daemon struct {
 	grpcAddr, httpAddr string
-	cmd                *exec.Cmd
-	logs               *lockedBuffer
-	exited             chan struct{}
+	proc               *authzdproc.Process
+	cmd                *exec.Cmd         // proc.Cmd
+	logs               *lockedbuf.Buffer // stdout and stderr
+	exited             <-chan struct{}   // proc.Done()
 	conn               *grpc.ClientConn
 	client             authv3.AuthorizationClient
 	health             healthpb.HealthClient
@@ -108,7 +90,7 @@ func startAuthzd(t testing.TB, redisURL string, args ...string) *daemon {
 // (TLS: tls_test.go) without waiting for its health.
 func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logs: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &daemon{grpcAddr: freeAddr(t), httpAddr: freeAddr(t)}
 	// The production defaults (--redis-timeout 250ms, --drain-delay 5s) fit
 	// a proxy's 1s budget on a quiet machine; a test machine running the
 	// race detector on two busy cores can stall a healthy round trip past
@@ -124,12 +106,11 @@ func launchAuthzd(t testing.TB, creds credentials.TransportCredentials, redisURL
 // logs if the test failed) and dials its gRPC listener with creds.
 func (d *daemon) start(t testing.TB, cmd *exec.Cmd, creds credentials.TransportCredentials) {
 	t.Helper()
-	d.cmd = cmd
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
+	p, err := authzdproc.Start(cmd, true)
+	if err != nil {
 		t.Fatalf("start authzd: %v", err)
 	}
-	go func() { d.cmd.Wait(); close(d.exited) }()
+	d.proc, d.cmd, d.logs, d.exited = p, p.Cmd, p.Stdout, p.Done()
 	t.Cleanup(func() {
 		d.stop(t)
 		if t.Failed() {
@@ -145,17 +126,7 @@ func (d *daemon) start(t testing.TB, cmd *exec.Cmd, creds credentials.TransportC
 }
 
 func (d *daemon) stop(t testing.TB) {
-	select {
-	case <-d.exited:
-		return
-	default:
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
+	if killed := d.proc.Stop(15 * time.Second); killed {
 		t.Errorf("authzd did not exit within 15s of SIGTERM")
 	}
 }
@@ -172,21 +143,14 @@ func (d *daemon) healthStatus() healthpb.HealthCheckResponse_ServingStatus {
 
 func (d *daemon) waitHealth(t testing.TB, want healthpb.HealthCheckResponse_ServingStatus, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := d.healthStatus()
-		if got == want {
-			return
-		}
-		select {
-		case <-d.exited:
-			t.Fatalf("authzd exited while waiting for health %s:\n%s", want, d.logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("authzd health is %s, want %s after %s", got, want, within)
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	err := d.proc.WaitHealth(ctx, d.health, "", want)
+	switch {
+	case errors.Is(err, authzdproc.ErrExited):
+		t.Fatalf("authzd exited while waiting for health %s:\n%s", want, d.logs.String())
+	case err != nil:
+		t.Fatalf("authzd %v, want %s after %s", err, want, within)
 	}
 }
 

@@ -256,7 +256,7 @@ func expand(s string, vars map[string]string) string {
 // inherited.
 func startPod(t *testing.T, run podRun) *daemon {
 	t.Helper()
-	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &daemon{grpcAddr: run.grpcAddr, httpAddr: run.httpAddr}
 	cmd := exec.Command(bins.authzd, run.args...)
 	cmd.Env = run.env
 	d.start(t, cmd, insecure.NewCredentials())

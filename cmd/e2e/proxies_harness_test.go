@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // echoUpstream is the protected service behind a real proxy: it answers
@@ -60,7 +62,7 @@ type proxyProcess struct {
 	name string
 	base string // http://127.0.0.1:port
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	logs *lockedbuf.Buffer
 	done chan struct{}
 }
 
@@ -102,7 +104,7 @@ func copyConfig(t *testing.T, dir string, replace map[string][]string) string {
 // startProxy runs the command and waits until addr accepts connections.
 func startProxy(t *testing.T, name, addr string, cmd *exec.Cmd) *proxyProcess {
 	t.Helper()
-	p := &proxyProcess{name: name, base: "http://" + addr, cmd: cmd, logs: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proxyProcess{name: name, base: "http://" + addr, cmd: cmd, logs: &lockedbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v (is it installed? .ci/run installs it)", name, err)

@@ -13,11 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/authztest"
 )
 
 const (
@@ -26,36 +26,11 @@ const (
 )
 
 // memStore is a one-app world: API "demo" takes hmac, paramsign and xca.
-type memStore struct {
-	mu     sync.Mutex
-	nonces map[string]bool
-}
-
-func (s *memStore) Lookup(_ context.Context, q authz.LookupQuery) (authz.LookupResult, error) {
-	res := authz.LookupResult{Keys: map[string]*authz.Key{}}
-	if q.APIID == "demo" {
-		res.API = &authz.API{ID: "demo", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign, authz.MethodXCA}, Access: authz.AccessAuthenticated, ReplayProtection: true}
-	}
-	for _, k := range q.AppKeys {
-		if k == appKey {
-			res.Keys[authz.HashAppKey(k)] = &authz.Key{KeyID: "kid_demo", AppID: "demo-app", Secret: appSecret, Status: authz.StatusActive}
-		}
-	}
-	return res, nil
-}
-
-func (s *memStore) Principal(context.Context, authz.PrincipalQuery) (authz.PrincipalResult, error) {
-	return authz.PrincipalResult{Apps: map[string]*authz.App{"demo-app": {ID: "demo-app", Name: "Demo", Status: authz.StatusActive}}}, nil
-}
-
-func (s *memStore) Admit(_ context.Context, q authz.AdmitQuery) (authz.AdmitResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nonces[q.Nonce] {
-		return authz.AdmitResult{Replayed: true}, nil
-	}
-	s.nonces[q.Nonce] = true
-	return authz.AdmitResult{}, nil
+func memStore() *authztest.Store {
+	return authztest.New().
+		API(authz.API{ID: "demo", Methods: []authz.Method{authz.MethodHMAC, authz.MethodParamSign, authz.MethodXCA}, Access: authz.AccessAuthenticated, ReplayProtection: true}).
+		App(authz.App{ID: "demo-app", Name: "Demo", Status: authz.StatusActive}).
+		Key(appKey, authz.Key{KeyID: "kid_demo", AppID: "demo-app", Secret: appSecret, Status: authz.StatusActive})
 }
 
 // toRequest is what Envoy would report for r: the raw path and query as
@@ -72,7 +47,7 @@ func toRequest(r *http.Request) *authz.Request {
 
 // gateway answers like Envoy with authzd in front of an echo upstream.
 func gateway(t *testing.T, now func() time.Time) *httptest.Server {
-	e := authz.NewEngine(&memStore{nonces: map[string]bool{}}, authz.WithClock(now))
+	e := authz.NewEngine(memStore(), authz.WithClock(now))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := e.Check(r.Context(), toRequest(r))
 		w.WriteHeader(d.Status())
@@ -135,7 +110,7 @@ func TestCurlHMAC(t *testing.T) {
 	// Signed at a fixed date; the verifier's clock is set to it.
 	const date = "Thu, 22 Jun 2017 21:12:36 GMT"
 	at, _ := http.ParseTime(date)
-	e := authz.NewEngine(&memStore{nonces: map[string]bool{}}, authz.WithClock(func() time.Time { return at }))
+	e := authz.NewEngine(memStore(), authz.WithClock(func() time.Time { return at }))
 	for _, tc := range []struct{ method, url, body string }{
 		{"GET", "https://api.example.com/requests?name=bob", ""},
 		{"GET", "https://api.example.com?x=%20y", ""},

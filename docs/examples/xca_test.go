@@ -14,7 +14,7 @@ import (
 func TestCurlXCA(t *testing.T) {
 	needTools(t, "openssl")
 	const ms = 1498165956000
-	e := authz.NewEngine(&memStore{nonces: map[string]bool{}}, authz.WithClock(func() time.Time { return time.UnixMilli(ms) }))
+	e := authz.NewEngine(memStore(), authz.WithClock(func() time.Time { return time.UnixMilli(ms) }))
 	for i, tc := range []struct{ method, url, body string }{
 		{"GET", "https://api.example.com/orders?id=7&q=a+b&q=2&e=&%E4%B8%AD=x", ""},
 		{"GET", "https://api.example.com", ""},

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // Cluster is a real Redis Cluster on loopback: masters, each with its
@@ -32,7 +34,7 @@ type node struct {
 	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *lockedBuffer
+	out  *lockedbuf.Buffer
 }
 
 // StartCluster runs a cluster of masters with replicas each for t and
@@ -210,7 +212,7 @@ func (n *node) startWith(args []string) error {
 // answers (or it exits); on failure the output is in the error.
 func (n *node) launch(args []string, ready func(done chan struct{}) error) error {
 	n.kill()
-	out := &lockedBuffer{}
+	out := &lockedbuf.Buffer{Max: 64 << 10}
 	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	setPdeathsig(cmd)

@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/appauthz/appauthz/internal/lockedbuf"
 )
 
 // startTimeout bounds how long redis-server may take to answer PING. It is
@@ -28,7 +29,7 @@ type Server struct {
 	dir  string // working directory; nothing is written there (no persistence)
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	out  *lockedBuffer
+	out  *lockedbuf.Buffer
 }
 
 // Start runs a redis-server for t and stops it when t ends.
@@ -112,7 +113,7 @@ func (s *Server) start() error {
 		return fmt.Errorf("temp dir for redis-server: %w", err)
 	}
 	s.dir = dir
-	out := &lockedBuffer{}
+	out := &lockedbuf.Buffer{Max: 64 << 10}
 	cmd := exec.Command("redis-server",
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -186,25 +187,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects redis-server's output for error messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,4 +1,4 @@
-package extauthz
+package benchtest
 
 import (
 	"context"
@@ -20,13 +20,13 @@ import (
 // adapters' own cost: convert, decide, respond) and over loopback (plus
 // each protocol's client and server). Figures: docs/performance.md.
 //
-//	go test -run '^$' -bench '^BenchmarkTransport$' -benchmem -count 5 ./authz/extauthz | tee new.txt
+//	go test -run '^$' -bench '^BenchmarkTransport$' -benchmem -count 5 ./authz/extauthz/benchtest | tee new.txt
 //	benchstat new.txt
 func BenchmarkTransport(b *testing.B) {
 	w := newBenchWorld(b)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	handler, err := httpauthz.New(w.srv.decider, httpauthz.WithLogger(quiet),
+	handler, err := httpauthz.New(w.eng, httpauthz.WithLogger(quiet),
 		httpauthz.WithTrustedProxies(httpauthz.Trusted{netip.MustParsePrefix("127.0.0.1/32")}))
 	if err != nil {
 		b.Fatal(err)
@@ -80,7 +80,7 @@ func BenchmarkTransport(b *testing.B) {
 			}
 		})
 		b.Run("loopback/grpc/"+m, func(b *testing.B) {
-			h := startServer(b, w.srv.decider, slog.LevelInfo)
+			h := startServer(b, w.eng)
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := h.client.Check(ctx, cr)

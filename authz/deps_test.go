@@ -1,4 +1,4 @@
-package extauthz
+package authz
 
 import (
 	"os/exec"
@@ -8,7 +8,7 @@ import (
 
 // TestCoreHasNoTransportDeps enforces the package split (STYLE.md rule 1):
 // the decision core must not pull in gRPC, Envoy's protos or Redis. Only
-// this adapter may know Envoy.
+// authz/extauthz may know Envoy.
 func TestCoreHasNoTransportDeps(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {

@@ -1,14 +1,14 @@
-package extauthz
+package benchtest
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/store"
 	"github.com/appauthz/appauthz/store/redistest"
 )
@@ -34,14 +34,14 @@ func realStoreHarness(tb testing.TB) *harness {
 	if err := st.AddGrant(ctx, store.GrantInfo{API: "demo", AppID: "demo-app", Stage: authz.DefaultStage}); err != nil {
 		tb.Fatalf("AddGrant: %v", err)
 	}
-	h := startServer(tb, authz.NewEngine(st), slog.LevelInfo)
+	h := startServer(tb, authz.NewEngine(st))
 	h.redis = rdb
 	return h
 }
 
 func TestCheckGRPCRealStore(t *testing.T) {
 	h := realStoreHarness(t)
-	resp, err := h.client.Check(context.Background(), mustCheckRequest(t, HTTPRequest{
+	resp, err := h.client.Check(context.Background(), mustCheckRequest(t, extauthz.HTTPRequest{
 		Method: "GET", URL: "http://localhost/demo?AppCode=" + testAppCode,
 	}))
 	if err != nil {
@@ -58,10 +58,10 @@ func TestCheckGRPCRealStore(t *testing.T) {
 // BenchmarkCheckGRPC is one allowed Check through the real gRPC server,
 // engine and store on a real redis-server: the hot path Envoy waits on.
 //
-//	go test -run '^$' -bench CheckGRPC ./authz/extauthz
+//	go test -run '^$' -bench CheckGRPC ./authz/extauthz/benchtest
 func BenchmarkCheckGRPC(b *testing.B) {
 	h := realStoreHarness(b)
-	cr := mustCheckRequest(b, HTTPRequest{
+	cr := mustCheckRequest(b, extauthz.HTTPRequest{
 		Method: "GET", URL: "http://localhost/demo/items?page=2",
 		Header: http.Header{"Authorization": {"APPCODE " + testAppCode}, "Accept": {"application/json"}},
 	})

@@ -1,16 +1,15 @@
-package extauthz
+package benchtest
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/store"
 	"github.com/appauthz/appauthz/store/redistest"
 )
@@ -19,7 +18,7 @@ import (
 // without traffic limits in force (a rate and a daily quota, charged in one
 // script call): the difference is the cost of traffic control.
 //
-//	go test -run '^$' -bench CheckGRPCLimits -benchmem ./authz/extauthz
+//	go test -run '^$' -bench CheckGRPCLimits -benchmem ./authz/extauthz/benchtest
 func BenchmarkCheckGRPCLimits(b *testing.B) {
 	rs := redistest.Start(b)
 	st := store.New(rs.Client(b))
@@ -43,10 +42,10 @@ func BenchmarkCheckGRPCLimits(b *testing.B) {
 	if err := st.LoadScripts(ctx); err != nil {
 		b.Fatal(err)
 	}
-	h := startServer(b, authz.NewEngine(st), slog.LevelInfo)
+	h := startServer(b, authz.NewEngine(st))
 	for _, api := range []string{"plain", "limited"} {
 		b.Run(api, func(b *testing.B) {
-			cr := mustCheckRequest(b, HTTPRequest{
+			cr := mustCheckRequest(b, extauthz.HTTPRequest{
 				Method: "GET", URL: "http://localhost/demo/items?page=2",
 				Header:            http.Header{"Authorization": {"APPCODE " + testAppCode}, "Accept": {"application/json"}},
 				ContextExtensions: map[string]string{"api": api},
@@ -66,14 +65,4 @@ func BenchmarkCheckGRPCLimits(b *testing.B) {
 			}
 		})
 	}
-}
-
-// lastOK runs one more Check and returns its OkHttpResponse.
-func (h *harness) lastOK(b *testing.B, cr *authv3.CheckRequest) *authv3.OkHttpResponse {
-	b.Helper()
-	resp, err := h.client.Check(context.Background(), cr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return resp.GetOkResponse()
 }

@@ -1,4 +1,4 @@
-package extauthz
+package benchtest
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/authz/extauthz"
 	"github.com/appauthz/appauthz/authz/oauth2"
 	"github.com/appauthz/appauthz/authz/sign"
 	"github.com/appauthz/appauthz/store"
@@ -31,7 +32,8 @@ const (
 // extauthz Server (convert, decide, respond, metrics), the engine, the
 // cache and the store on a real redis-server.
 type benchWorld struct {
-	srv  *Server
+	srv  *extauthz.Server
+	eng  extauthz.Decider
 	hook *store.CountingHook
 }
 
@@ -82,11 +84,12 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	hook := &store.CountingHook{}
 	rdb.AddHook(hook)
 	// A JSON logger at INFO, as in production: allows are not logged.
-	srv, err := NewServer(authz.NewEngine(c), WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	eng := authz.NewEngine(c)
+	srv, err := extauthz.NewServer(eng, extauthz.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchWorld{srv: srv, hook: hook}
+	return &benchWorld{srv: srv, eng: eng, hook: hook}
 }
 
 // benchRequest is an Envoy-shaped request: the headers a browser or SDK
@@ -97,14 +100,14 @@ func benchRequest(tb testing.TB, method, url string, h http.Header) *authv3.Chec
 	h.Set("User-Agent", "bench/1.0")
 	h.Set("X-Request-Id", "6c8e1b5c-8f0e-4a44-9b0e-2f4f2b9c6d11")
 	h.Set("X-Forwarded-Proto", "https")
-	return mustCheckRequest(tb, HTTPRequest{Method: method, URL: url, Header: h, ContextExtensions: map[string]string{"api": "demo"}})
+	return mustCheckRequest(tb, extauthz.HTTPRequest{Method: method, URL: url, Header: h, ContextExtensions: map[string]string{"api": "demo"}})
 }
 
 // BenchmarkCheck is one allowed Check per method through the whole
 // in-process path with a warm cache. AppCode, key and OAuth2 Checks... see
 // docs/performance.md for the figures and the exact command:
 //
-//	go test -run '^$' -bench '^BenchmarkCheck$' -benchmem -count 5 ./authz/extauthz | tee new.txt
+//	go test -run '^$' -bench '^BenchmarkCheck$' -benchmem -count 5 ./authz/extauthz/benchtest | tee new.txt
 //	benchstat new.txt
 func BenchmarkCheck(b *testing.B) {
 	w := newBenchWorld(b)
@@ -190,7 +193,7 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-func mustAllow(tb testing.TB, srv *Server, cr *authv3.CheckRequest) {
+func mustAllow(tb testing.TB, srv *extauthz.Server, cr *authv3.CheckRequest) {
 	tb.Helper()
 	resp, err := srv.Check(context.Background(), cr)
 	if err != nil || resp.GetStatus().GetCode() != int32(codes.OK) {
