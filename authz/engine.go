@@ -33,8 +33,8 @@ func NewEngine(s Store, opts ...EngineOption) *Engine {
 	return e
 }
 
-// check carries one Check through its steps.
-type check struct {
+// attempt carries one Check through its steps (Engine.check drives it).
+type attempt struct {
 	req   *Request
 	query []QueryParam
 	creds []*credential
@@ -61,7 +61,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	if err != nil {
 		return deny(ReasonBadRequest, err.Error())
 	}
-	c := &check{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
+	c := &attempt{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
 	if c.stage == "" {
 		c.stage = DefaultStage
 	}
@@ -159,7 +159,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 }
 
 // choose picks the first carried credential whose method the API accepts.
-func (c *check) choose() (*credential, *Decision) {
+func (c *attempt) choose() (*credential, *Decision) {
 	queryAppCode := false
 	for _, cr := range c.creds {
 		if !c.api.Allows(cr.method) {
@@ -185,7 +185,7 @@ func (c *check) choose() (*credential, *Decision) {
 
 // appOf resolves the app id a credential's record names, or the deny for a
 // credential that resolves to nothing.
-func (c *check) appOf(cr *credential) (string, *Decision) {
+func (c *attempt) appOf(cr *credential) (string, *Decision) {
 	var d Decision
 	switch {
 	case cr.bad != "":
@@ -219,7 +219,7 @@ func (c *check) appOf(cr *credential) (string, *Decision) {
 // authenticate verifies the chosen credential and the app's standing, then
 // the API's scope and grant requirements. It returns the allow decision
 // with everything the proxy must strip and set.
-func (c *check) authenticate(cr *credential) Decision {
+func (c *attempt) authenticate(cr *credential) Decision {
 	id := Identity{Method: cr.method, API: c.api.ID}
 	var key *Key
 	var status Status
@@ -275,7 +275,7 @@ func (c *check) authenticate(cr *credential) Decision {
 
 // denyFor is a deny carrying the identity known so far and, on 401s, the
 // challenges of the API's methods.
-func (c *check) denyFor(r Reason, msg string, id Identity) Decision {
+func (c *attempt) denyFor(r Reason, msg string, id Identity) Decision {
 	d := deny(r, msg)
 	if c.api != nil {
 		id.API = c.api.ID
