@@ -31,7 +31,7 @@ func (e *Engine) admit(ctx context.Context, c *attempt, cr *credential, d Decisi
 		Limits: EffectiveLimits(c.api, c.princ.Limits[d.Identity.AppID]),
 	}
 	if cr.nonce != "" && (c.api.ReplayProtection || cr.nonceAlways) {
-		aq.Nonce, aq.NonceTTL = cr.nonce, cr.nonceTTL(c.now, nonceSkew(c.lookup.MaxClockSkew, c.api))
+		aq.Nonce, aq.NonceTTL = cr.nonce, cr.sig.replayTTL(c.now, nonceSkew(c.lookup.MaxClockSkew, c.api))
 	}
 	if aq.Nonce == "" && aq.Limits.IsZero() {
 		return d

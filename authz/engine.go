@@ -244,8 +244,8 @@ func (c *attempt) authenticate(cr *credential) Decision {
 
 	// A signature is verified before any status is revealed, so an
 	// unauthenticated caller learns nothing about the app.
-	if cr.verify != nil {
-		if reason, msg := cr.verify(verifyInput{req: c.req, api: c.api, key: key, now: c.now}); reason != ReasonOK {
+	if cr.sig != nil {
+		if reason, msg := cr.sig.verify(verifyInput{req: c.req, api: c.api, key: key, now: c.now}); reason != ReasonOK {
 			return c.denyFor(reason, msg, id)
 		}
 	}
