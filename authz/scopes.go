@@ -75,7 +75,7 @@ func ParseMethodScopes(s string) (map[string][]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("method scope rule %q has no '=': write METHODS=SCOPES, e.g. GET=orders:read;POST,PUT,DELETE=orders:write", strings.TrimSpace(rule))
 		}
-		ms, ss := splitList(strings.ToUpper(methods)), splitList(scopes)
+		ms, ss := SplitList(strings.ToUpper(methods)), SplitList(scopes)
 		if len(ms) == 0 || len(ss) == 0 {
 			return nil, fmt.Errorf("method scope rule %q needs at least one method and one scope", strings.TrimSpace(rule))
 		}
@@ -84,7 +84,7 @@ func ParseMethodScopes(s string) (map[string][]string, error) {
 				return nil, fmt.Errorf("method scope rule %q: %q is not an HTTP method or %q", strings.TrimSpace(rule), m, AnyMethod)
 			}
 			for _, sc := range ss {
-				if !validScope(sc) {
+				if !ValidScope(sc) {
 					return nil, fmt.Errorf("method scope rule %q: scope %q holds a character scopes may not (RFC 6749 §3.3)", strings.TrimSpace(rule), sc)
 				}
 				if !slices.Contains(out[m], sc) {
@@ -125,9 +125,10 @@ func ValidScopeMethod(m string) bool {
 	return m != "" && strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) < 0
 }
 
-// validScope reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func validScope(s string) bool {
+// ValidScope reports whether s is an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ). The core, the token endpoint and the CLI
+// all check scopes with it.
+func ValidScope(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -138,6 +139,3 @@ func validScope(s string) bool {
 	}
 	return true
 }
-
-// ValidScope is validScope for the token endpoint and the CLI.
-func ValidScope(s string) bool { return validScope(s) }
