@@ -94,7 +94,11 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	viaRoute := ""
 	if apiID != "" {
 		if c.api = c.lookup.API; c.api == nil {
-			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID), apiID)
+			// The caller gets the plain reason; the route's API id and the
+			// fix are for the operator (logged as detail).
+			d := denyAPI(ReasonUnknownAPI, "", apiID)
+			d.Detail = fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID)
+			return d
 		}
 	} else {
 		// Matched on the normalized path and host; r.Path stays raw for
@@ -137,7 +141,9 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	}
 	if viaRoute != "" {
 		if c.api = c.princ.API; c.api == nil {
-			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("the route table names API %q, which is not defined", viaRoute), viaRoute)
+			d := denyAPI(ReasonUnknownAPI, "", viaRoute)
+			d.Detail = fmt.Sprintf("the route table names API %q, which is not defined: create it with `authzctl api create --id %s`", viaRoute, viaRoute)
+			return d
 		}
 		var d *Decision
 		if chosen, d = c.choose(); d != nil {
@@ -255,7 +261,9 @@ func (c *attempt) authenticate(cr *credential) Decision {
 	if cr.method != MethodAppCode {
 		required, ok := c.api.RequiredScopes(c.req.Method)
 		if !ok {
-			return c.denyFor(ReasonInsufficientScope, c.api.uncoveredMethodMessage(c.req.Method), id)
+			d := c.denyFor(ReasonInsufficientScope, c.api.uncoveredMethodMessage(c.req.Method), id)
+			d.Detail = c.api.uncoveredMethodHint()
+			return d
 		}
 		if missing := missingScopes(required, id.Scopes); len(missing) > 0 {
 			return c.denyFor(ReasonInsufficientScope, fmt.Sprintf("the credential lacks scope(s) %v required by this API", missing), id)
@@ -264,7 +272,11 @@ func (c *attempt) authenticate(cr *credential) Decision {
 	if c.api.Access != AccessAuthenticated {
 		g := c.princ.Grants[id.AppID]
 		if g == nil {
-			return c.denyFor(ReasonNotAuthorized, fmt.Sprintf("app %q has no grant for API %q on stage %s: add one with `authzctl grant add --api %s --app %s --stage %s`", id.AppID, c.api.ID, c.stage, c.api.ID, id.AppID, c.stage), id)
+			// The caller gets the plain reason; which grant is missing, and
+			// how to add it, is for the operator (logged as detail).
+			d := c.denyFor(ReasonNotAuthorized, "", id)
+			d.Detail = fmt.Sprintf("app %q has no grant for API %q on stage %s: add one with `authzctl grant add --api %s --app %s --stage %s`", id.AppID, c.api.ID, c.stage, c.api.ID, id.AppID, c.stage)
+			return d
 		}
 		if expired(g.ExpiresAt, c.now) {
 			return c.denyFor(ReasonGrantExpired, "", id)

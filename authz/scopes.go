@@ -39,8 +39,9 @@ func (a *API) RequiredScopes(m string) (scopes []string, ok bool) {
 	return out, true
 }
 
-// uncoveredMethodMessage explains the refusal of a method no method-scope
-// rule covers, naming the methods that are covered and the fix.
+// uncoveredMethodMessage explains to the caller the refusal of a method no
+// method-scope rule covers, naming the methods that are covered; the fix is
+// the operator's (uncoveredMethodHint).
 func (a *API) uncoveredMethodMessage(m string) string {
 	covered := make([]string, 0, len(a.MethodScopes))
 	for name := range a.MethodScopes {
@@ -51,9 +52,13 @@ func (a *API) uncoveredMethodMessage(m string) string {
 	if len(m) > 32 { // the client chose it; the deny body need not echo all of it
 		m = m[:32] + "..."
 	}
-	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s; "+
-		"an operator can add a rule for it or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)",
-		m, strings.Join(covered, ", "), a.ID)
+	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s", m, strings.Join(covered, ", "))
+}
+
+// uncoveredMethodHint is the operator's fix for an uncovered method, for
+// the log (Decision.Detail).
+func (a *API) uncoveredMethodHint() string {
+	return fmt.Sprintf("API %s has no method-scope rule for this method: add one, or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)", a.ID, a.ID)
 }
 
 // ParseMethodScopes parses per-method scope rules:

@@ -146,7 +146,7 @@ func (h *Handler) logDecision(r *http.Request, req *authz.Request, d authz.Decis
 	if req != nil {
 		method, path, id = req.Method, req.Path, req.RequestID
 	}
-	h.log.LogAttrs(ctx, level, "check",
+	attrs := []slog.Attr{
 		slog.String("transport", "http"),
 		slog.String("result", result),
 		slog.String("reason", string(d.Reason)),
@@ -158,5 +158,11 @@ func (h *Handler) logDecision(r *http.Request, req *authz.Request, d authz.Decis
 		slog.String("app_id", d.Identity.AppID),
 		slog.String("auth_method", string(d.Identity.Method)),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-	)
+	}
+	if d.Detail != "" {
+		// Why a request was refused, for the operator only (the caller got
+		// the plain reason): e.g. a missing grant and how to add it.
+		attrs = append(attrs, slog.String("detail", d.Detail))
+	}
+	h.log.LogAttrs(ctx, level, "check", attrs...)
 }
