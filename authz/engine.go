@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -310,7 +309,7 @@ func denyAPI(r Reason, msg, api string) Decision {
 // (Decision.Err) so the adapter can log and count its cause.
 func storeDown(err error) Decision {
 	d := deny(ReasonStoreUnavailable, "")
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if DeadlinePassed(err) {
 		d.Message = "the credential store did not answer in time; retry later"
 	}
 	d.Err = err

@@ -112,11 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			// The proxy gave up while we decided: fail closed, as the gRPC
 			// path does.
-			d = authz.Decision{
-				Reason:   authz.ReasonStoreUnavailable,
-				Message:  "the check did not finish before the proxy's deadline; retry later",
-				Identity: d.Identity,
-			}
+			d = authz.TooLate(r.Context(), d.Identity)
 		}
 	}
 	uri := ""
