@@ -23,7 +23,7 @@ func WithRateLimitFailOpen(report func(ctx context.Context, id Identity, err err
 // admit is the last step of an allowed Check: one Store.Admit that claims
 // the signature's nonce and charges the app's limits on the API. A Check
 // with neither costs no round trip.
-func (e *Engine) admit(ctx context.Context, c *check, cr *credential, d Decision) Decision {
+func (e *Engine) admit(ctx context.Context, c *attempt, cr *credential, d Decision) Decision {
 	aq := AdmitQuery{
 		Now:    c.now,
 		AppID:  d.Identity.AppID,
@@ -31,7 +31,7 @@ func (e *Engine) admit(ctx context.Context, c *check, cr *credential, d Decision
 		Limits: EffectiveLimits(c.api, c.princ.Limits[d.Identity.AppID]),
 	}
 	if cr.nonce != "" && (c.api.ReplayProtection || cr.nonceAlways) {
-		aq.Nonce, aq.NonceTTL = cr.nonce, cr.nonceTTL(c.now, nonceSkew(c.lookup.MaxClockSkew, c.api))
+		aq.Nonce, aq.NonceTTL = cr.nonce, cr.sig.replayTTL(c.now, nonceSkew(c.lookup.MaxClockSkew, c.api))
 	}
 	if aq.Nonce == "" && aq.Limits.IsZero() {
 		return d
@@ -50,7 +50,7 @@ func (e *Engine) admit(ctx context.Context, c *check, cr *credential, d Decision
 // admitted applies an AdmitResult to the allow decision d: a replay or an
 // exceeded limit turns it into a deny, otherwise the RateLimit headers go
 // onto the upstream's response.
-func (c *check) admitted(d Decision, ar AdmitResult) Decision {
+func (c *attempt) admitted(d Decision, ar AdmitResult) Decision {
 	if ar.Replayed {
 		return c.denyFor(ReasonReplayedRequest, "", d.Identity)
 	}

@@ -26,7 +26,7 @@ var credentialHeaders = append([]string{"authorization", "proxy-authorization", 
 
 // allow builds the allow decision: every credential stripped, client-sent
 // x-appauthz-* headers removed, trusted identity headers set.
-func (c *check) allow(cr *credential, id Identity) Decision {
+func (c *attempt) allow(cr *credential, id Identity) Decision {
 	d := Decision{Allow: true, Reason: ReasonOK, Message: "allowed", Identity: id}
 	d.HeadersToSet = identityHeaders(id)
 	d.HeadersToRemove = c.headersToRemove(d.HeadersToSet, cr)
@@ -41,7 +41,7 @@ func (c *check) allow(cr *credential, id Identity) Decision {
 // to the same variable: x_appauthz_app_id would otherwise pass for the
 // trusted x-appauthz-app-id, and x_app_key for X-App-Key. Envoy removes by
 // exact name, so each spelling is listed as sent.
-func (c *check) headersToRemove(set []HeaderValue, used *credential) []string {
+func (c *attempt) headersToRemove(set []HeaderValue, used *credential) []string {
 	isSet := func(name string) bool {
 		return slices.ContainsFunc(set, func(h HeaderValue) bool { return h.Name == name })
 	}
@@ -73,7 +73,7 @@ func (c *check) headersToRemove(set []HeaderValue, used *credential) []string {
 // undecoded, case-sensitive spelling, so ?app%4Bey=… is removed only if
 // listed as app%4Bey. Plain and encoded spellings of one parameter are
 // each listed.
-func (c *check) queryToRemove() []string {
+func (c *attempt) queryToRemove() []string {
 	var out []string
 	for _, p := range c.query {
 		if IsCredentialParam(p.Name) {

@@ -27,22 +27,30 @@ type credential struct {
 	// headers that carried the credential, removed on allow.
 	headers []string
 
-	// verify checks a signature against the key's secret; nil for methods
-	// whose proof is the credential itself. It returns ReasonOK or a reason
-	// with a message.
-	verify func(v verifyInput) (Reason, string)
+	// sig checks a signature against the key's secret; nil for methods
+	// whose proof is the credential itself.
+	sig verifier
 	// nonce, when set, is claimed in the replay guard after everything
-	// else passed (signature methods), for nonceTTL(now, maxSkew): it
-	// depends on the signed date, which verify reads, and on the widest
-	// window of any API (replayTTL).
-	nonce    string
-	nonceTTL func(now time.Time, maxSkew time.Duration) time.Duration
+	// else passed (signature methods), for sig.replayTTL(now, maxSkew).
+	nonce string
 	// nonceAlways claims the nonce even on an API without replay
 	// protection: a client-chosen X-Ca-Nonce is single-use by definition.
 	nonceAlways bool
 
 	// xca is the parsed xca credential, for Alibaba's deny headers.
 	xca *xcaParams
+}
+
+// verifier is a signature method's proof, parsed from the request:
+// hmacParams, paramSign and xcaParams implement it.
+type verifier interface {
+	// verify checks the signature against the key's secret and returns
+	// ReasonOK or a reason with a message.
+	verify(v verifyInput) (Reason, string)
+	// replayTTL is how long the replay guard keeps the nonce: it depends
+	// on the signed date, which verify reads, and on the widest window of
+	// any API (maxSkew; see replayTTL in signdate.go).
+	replayTTL(now time.Time, maxSkew time.Duration) time.Duration
 }
 
 // verifyInput is what a signature check needs.
@@ -98,3 +106,10 @@ func authScheme(v string) (scheme, rest string) {
 func badCredential(m Method, r Reason, msg string, headers ...string) *credential {
 	return &credential{method: m, bad: r, badMsg: msg, headers: headers}
 }
+
+// The signature methods' proofs.
+var (
+	_ verifier = (*hmacParams)(nil)
+	_ verifier = (*paramSign)(nil)
+	_ verifier = (*xcaParams)(nil)
+)

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -33,8 +32,8 @@ func NewEngine(s Store, opts ...EngineOption) *Engine {
 	return e
 }
 
-// check carries one Check through its steps.
-type check struct {
+// attempt carries one Check through its steps (Engine.check drives it).
+type attempt struct {
 	req   *Request
 	query []QueryParam
 	creds []*credential
@@ -61,7 +60,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	if err != nil {
 		return deny(ReasonBadRequest, err.Error())
 	}
-	c := &check{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
+	c := &attempt{req: r, query: query, now: e.now(), stage: r.Context["stage"]}
 	if c.stage == "" {
 		c.stage = DefaultStage
 	}
@@ -94,7 +93,11 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	viaRoute := ""
 	if apiID != "" {
 		if c.api = c.lookup.API; c.api == nil {
-			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID), apiID)
+			// The caller gets the plain reason; the route's API id and the
+			// fix are for the operator (logged as detail).
+			d := denyAPI(ReasonUnknownAPI, "", apiID)
+			d.Detail = fmt.Sprintf("API %q named by the proxy route is not defined: create it with `authzctl api create --id %s`", apiID, apiID)
+			return d
 		}
 	} else {
 		// Matched on the normalized path and host; r.Path stays raw for
@@ -137,7 +140,9 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 	}
 	if viaRoute != "" {
 		if c.api = c.princ.API; c.api == nil {
-			return denyAPI(ReasonUnknownAPI, fmt.Sprintf("the route table names API %q, which is not defined", viaRoute), viaRoute)
+			d := denyAPI(ReasonUnknownAPI, "", viaRoute)
+			d.Detail = fmt.Sprintf("the route table names API %q, which is not defined: create it with `authzctl api create --id %s`", viaRoute, viaRoute)
+			return d
 		}
 		var d *Decision
 		if chosen, d = c.choose(); d != nil {
@@ -159,7 +164,7 @@ func (e *Engine) check(ctx context.Context, r *Request) Decision {
 }
 
 // choose picks the first carried credential whose method the API accepts.
-func (c *check) choose() (*credential, *Decision) {
+func (c *attempt) choose() (*credential, *Decision) {
 	queryAppCode := false
 	for _, cr := range c.creds {
 		if !c.api.Allows(cr.method) {
@@ -185,7 +190,7 @@ func (c *check) choose() (*credential, *Decision) {
 
 // appOf resolves the app id a credential's record names, or the deny for a
 // credential that resolves to nothing.
-func (c *check) appOf(cr *credential) (string, *Decision) {
+func (c *attempt) appOf(cr *credential) (string, *Decision) {
 	var d Decision
 	switch {
 	case cr.bad != "":
@@ -219,7 +224,7 @@ func (c *check) appOf(cr *credential) (string, *Decision) {
 // authenticate verifies the chosen credential and the app's standing, then
 // the API's scope and grant requirements. It returns the allow decision
 // with everything the proxy must strip and set.
-func (c *check) authenticate(cr *credential) Decision {
+func (c *attempt) authenticate(cr *credential) Decision {
 	id := Identity{Method: cr.method, API: c.api.ID}
 	var key *Key
 	var status Status
@@ -244,8 +249,8 @@ func (c *check) authenticate(cr *credential) Decision {
 
 	// A signature is verified before any status is revealed, so an
 	// unauthenticated caller learns nothing about the app.
-	if cr.verify != nil {
-		if reason, msg := cr.verify(verifyInput{req: c.req, api: c.api, key: key, now: c.now}); reason != ReasonOK {
+	if cr.sig != nil {
+		if reason, msg := cr.sig.verify(verifyInput{req: c.req, api: c.api, key: key, now: c.now}); reason != ReasonOK {
 			return c.denyFor(reason, msg, id)
 		}
 	}
@@ -255,7 +260,9 @@ func (c *check) authenticate(cr *credential) Decision {
 	if cr.method != MethodAppCode {
 		required, ok := c.api.RequiredScopes(c.req.Method)
 		if !ok {
-			return c.denyFor(ReasonInsufficientScope, c.api.uncoveredMethodMessage(c.req.Method), id)
+			d := c.denyFor(ReasonInsufficientScope, c.api.uncoveredMethodMessage(c.req.Method), id)
+			d.Detail = c.api.uncoveredMethodHint()
+			return d
 		}
 		if missing := missingScopes(required, id.Scopes); len(missing) > 0 {
 			return c.denyFor(ReasonInsufficientScope, fmt.Sprintf("the credential lacks scope(s) %v required by this API", missing), id)
@@ -264,7 +271,11 @@ func (c *check) authenticate(cr *credential) Decision {
 	if c.api.Access != AccessAuthenticated {
 		g := c.princ.Grants[id.AppID]
 		if g == nil {
-			return c.denyFor(ReasonNotAuthorized, fmt.Sprintf("app %q has no grant for API %q on stage %s: add one with `authzctl grant add --api %s --app %s --stage %s`", id.AppID, c.api.ID, c.stage, c.api.ID, id.AppID, c.stage), id)
+			// The caller gets the plain reason; which grant is missing, and
+			// how to add it, is for the operator (logged as detail).
+			d := c.denyFor(ReasonNotAuthorized, "", id)
+			d.Detail = fmt.Sprintf("app %q has no grant for API %q on stage %s: add one with `authzctl grant add --api %s --app %s --stage %s`", id.AppID, c.api.ID, c.stage, c.api.ID, id.AppID, c.stage)
+			return d
 		}
 		if expired(g.ExpiresAt, c.now) {
 			return c.denyFor(ReasonGrantExpired, "", id)
@@ -275,7 +286,7 @@ func (c *check) authenticate(cr *credential) Decision {
 
 // denyFor is a deny carrying the identity known so far and, on 401s, the
 // challenges of the API's methods.
-func (c *check) denyFor(r Reason, msg string, id Identity) Decision {
+func (c *attempt) denyFor(r Reason, msg string, id Identity) Decision {
 	d := deny(r, msg)
 	if c.api != nil {
 		id.API = c.api.ID
@@ -298,7 +309,7 @@ func denyAPI(r Reason, msg, api string) Decision {
 // (Decision.Err) so the adapter can log and count its cause.
 func storeDown(err error) Decision {
 	d := deny(ReasonStoreUnavailable, "")
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if DeadlinePassed(err) {
 		d.Message = "the credential store did not answer in time; retry later"
 	}
 	d.Err = err

@@ -40,12 +40,11 @@ func detectHMAC(r *Request) *credential {
 			return badCredential(MethodHMAC, ReasonBadRequest, err.Error(), h)
 		}
 		return &credential{
-			method:   MethodHMAC,
-			appKey:   p.appKey,
-			headers:  []string{h},
-			verify:   p.verify,
-			nonce:    signatureNonce("hmac", p.appKey, p.rawSig),
-			nonceTTL: p.replayTTL,
+			method:  MethodHMAC,
+			appKey:  p.appKey,
+			headers: []string{h},
+			sig:     &p,
+			nonce:   signatureNonce("hmac", p.appKey, p.rawSig),
 		}
 	}
 	return nil

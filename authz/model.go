@@ -26,7 +26,7 @@ var AllMethods = []Method{MethodAppCode, MethodKey, MethodHMAC, MethodParamSign,
 // ParseMethods parses a comma-separated method list such as "appcode,key".
 func ParseMethods(s string) ([]Method, error) {
 	var out []Method
-	for _, part := range splitList(s) {
+	for _, part := range SplitList(s) {
 		m := Method(strings.ToLower(part))
 		if !slices.Contains(AllMethods, m) {
 			return nil, fmt.Errorf("unknown auth method %q: use one or more of appcode, key, hmac, paramsign, oauth2, xca", part)
@@ -180,11 +180,13 @@ type Grant struct {
 	ExpiresAt Expiry // zero value: never
 }
 
-// splitList splits a comma- or space-separated list, dropping empties.
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+// SplitList splits a comma- or space-separated list, dropping empties; a
+// list with no items is nil. The core, the store and the CLI all parse
+// lists with it, so every list is read the same way.
+func SplitList(s string) []string {
+	xs := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
 }
-
-// SplitList is splitList for the CLI and store, so every list is parsed
-// the same way.
-func SplitList(s string) []string { return splitList(s) }

@@ -51,13 +51,13 @@ func detectParamSign(r *Request, q []QueryParam) *credential {
 	if reason != ReasonOK {
 		return badCredential(MethodParamSign, reason, msg)
 	}
-	c := &credential{method: MethodParamSign, appKey: p.appKey, verify: p.verify}
+	c := &credential{method: MethodParamSign, appKey: p.appKey, sig: p}
 	// Without apiTimestamp a signed URL is the same on every call, by the
 	// seed's design: guarding it would refuse every repeat of a request, and
 	// only for a while. With a timestamp, a repeat within the window is a
 	// replay.
 	if p.hasTimestamp {
-		c.nonce, c.nonceTTL = signatureNonce("paramsign", p.appKey, p.sign), p.replayTTL
+		c.nonce = signatureNonce("paramsign", p.appKey, p.sign)
 	}
 	return c
 }

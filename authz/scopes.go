@@ -39,8 +39,9 @@ func (a *API) RequiredScopes(m string) (scopes []string, ok bool) {
 	return out, true
 }
 
-// uncoveredMethodMessage explains the refusal of a method no method-scope
-// rule covers, naming the methods that are covered and the fix.
+// uncoveredMethodMessage explains to the caller the refusal of a method no
+// method-scope rule covers, naming the methods that are covered; the fix is
+// the operator's (uncoveredMethodHint).
 func (a *API) uncoveredMethodMessage(m string) string {
 	covered := make([]string, 0, len(a.MethodScopes))
 	for name := range a.MethodScopes {
@@ -51,9 +52,13 @@ func (a *API) uncoveredMethodMessage(m string) string {
 	if len(m) > 32 { // the client chose it; the deny body need not echo all of it
 		m = m[:32] + "..."
 	}
-	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s; "+
-		"an operator can add a rule for it or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)",
-		m, strings.Join(covered, ", "), a.ID)
+	return fmt.Sprintf("method %s is not allowed on this API: its method scopes cover only %s", m, strings.Join(covered, ", "))
+}
+
+// uncoveredMethodHint is the operator's fix for an uncovered method, for
+// the log (Decision.Detail).
+func (a *API) uncoveredMethodHint() string {
+	return fmt.Sprintf("API %s has no method-scope rule for this method: add one, or a '*=' rule for all other methods (authzctl api update %s --method-scopes ...)", a.ID, a.ID)
 }
 
 // ParseMethodScopes parses per-method scope rules:
@@ -75,7 +80,7 @@ func ParseMethodScopes(s string) (map[string][]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("method scope rule %q has no '=': write METHODS=SCOPES, e.g. GET=orders:read;POST,PUT,DELETE=orders:write", strings.TrimSpace(rule))
 		}
-		ms, ss := splitList(strings.ToUpper(methods)), splitList(scopes)
+		ms, ss := SplitList(strings.ToUpper(methods)), SplitList(scopes)
 		if len(ms) == 0 || len(ss) == 0 {
 			return nil, fmt.Errorf("method scope rule %q needs at least one method and one scope", strings.TrimSpace(rule))
 		}
@@ -84,7 +89,7 @@ func ParseMethodScopes(s string) (map[string][]string, error) {
 				return nil, fmt.Errorf("method scope rule %q: %q is not an HTTP method or %q", strings.TrimSpace(rule), m, AnyMethod)
 			}
 			for _, sc := range ss {
-				if !validScope(sc) {
+				if !ValidScope(sc) {
 					return nil, fmt.Errorf("method scope rule %q: scope %q holds a character scopes may not (RFC 6749 §3.3)", strings.TrimSpace(rule), sc)
 				}
 				if !slices.Contains(out[m], sc) {
@@ -125,9 +130,10 @@ func ValidScopeMethod(m string) bool {
 	return m != "" && strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) < 0
 }
 
-// validScope reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func validScope(s string) bool {
+// ValidScope reports whether s is an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ). The core, the token endpoint and the CLI
+// all check scopes with it.
+func ValidScope(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -138,6 +144,3 @@ func validScope(s string) bool {
 	}
 	return true
 }
-
-// ValidScope is validScope for the token endpoint and the CLI.
-func ValidScope(s string) bool { return validScope(s) }

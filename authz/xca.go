@@ -34,6 +34,7 @@ type xcaParams struct {
 	timestamp    int64 // Unix milliseconds
 	hasTimestamp bool
 	nonce        string
+	query        []QueryParam // the parsed query, all of it signed
 
 	// Set by a failed check, for the X-Ca-Error-Message of the deny: the
 	// text Alibaba's gateway sends, which SDKs print, and the server's
@@ -90,13 +91,12 @@ func detectXCA(r *Request, q []QueryParam) *credential {
 			return bad(ReasonBadRequest, "Invalid Url", fmt.Sprintf("the signed query parameter %q has a malformed %% escape: encode a literal %% as %%25", truncate(kv.RawName)))
 		}
 	}
-	c := &credential{method: MethodXCA, appKey: key, headers: present, verify: func(v verifyInput) (Reason, string) {
-		return p.verify(v, q)
-	}, xca: p}
+	p.query = q
+	c := &credential{method: MethodXCA, appKey: key, headers: present, sig: p, xca: p}
 	// A nonce that is sent is single-use, per app key; without one the
 	// timestamp window is the only limit on a replay.
 	if p.nonce != "" {
-		c.nonce, c.nonceTTL, c.nonceAlways = signatureNonce("xca", key, p.nonce), p.replayTTL, true
+		c.nonce, c.nonceAlways = signatureNonce("xca", key, p.nonce), true
 	}
 	return c
 }
@@ -113,7 +113,8 @@ func parseXCATimestamp(v string) (int64, error) {
 // verify checks, cheapest first: the algorithm, that the body it must
 // cover is there, the API's timestamp and nonce policies, the signature,
 // then Content-MD5. The nonce itself is claimed later, with the limits.
-func (p *xcaParams) verify(v verifyInput, q []QueryParam) (Reason, string) {
+func (p *xcaParams) verify(v verifyInput) (Reason, string) {
+	q := p.query
 	r, api := v.req, v.api
 	alg := p.algorithm
 	if alg == "" {

@@ -17,7 +17,7 @@ const maxXCAErrorMessage = 4096
 
 // xcaDenyHeaders are Alibaba's deny headers, added on an API that accepts
 // xca when the deny concerns an xca credential or no credential at all.
-func (c *check) xcaDenyHeaders(r Reason, id Identity) []HeaderValue {
+func (c *attempt) xcaDenyHeaders(r Reason, id Identity) []HeaderValue {
 	if c.api == nil || !c.api.Allows(MethodXCA) || (id.Method != "" && id.Method != MethodXCA) {
 		return nil
 	}
@@ -119,7 +119,7 @@ func xcaHeaderStage(r *Request, creds []*credential) (string, *Decision) {
 
 // xcaStageUsable refuses a stage taken from X-Ca-Stage when the chosen
 // credential is not the xca one: only an xca request may name its stage.
-func (c *check) xcaStageUsable(chosen *credential) *Decision {
+func (c *attempt) xcaStageUsable(chosen *credential) *Decision {
 	if chosen == nil || chosen.method == MethodXCA {
 		return nil
 	}

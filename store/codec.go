@@ -16,14 +16,6 @@ import (
 
 func joinList(xs []string) string { return strings.Join(xs, ",") }
 
-func splitList(s string) []string {
-	xs := authz.SplitList(s)
-	if len(xs) == 0 {
-		return nil
-	}
-	return xs
-}
-
 func unixString(t time.Time) string {
 	if t.IsZero() {
 		return "0"
@@ -93,7 +85,7 @@ func decodeKey(hash string, h map[string]string) (*authz.Key, error) {
 		KeyID:     h["key_id"],
 		AppID:     h["app_id"],
 		Secret:    h["secret"],
-		Scopes:    splitList(h["scopes"]),
+		Scopes:    authz.SplitList(h["scopes"]),
 		Status:    statusOr(h["status"]),
 		ExpiresAt: exp,
 	}
@@ -219,16 +211,16 @@ func decodeAPI(id string, h map[string]string) (*authz.API, error) {
 		AppCodeMode:       authz.AppCodeHeader,
 		Access:            authz.AccessAuthorized,
 		ClockSkew:         authz.DefaultClockSkew,
-		Scopes:            splitList(h["scopes"]),
-		HMACAlgorithms:    splitList(h["hmac_algorithms"]),
-		EnforceHeaders:    splitList(h["enforce_headers"]),
+		Scopes:            authz.SplitList(h["scopes"]),
+		HMACAlgorithms:    authz.SplitList(h["hmac_algorithms"]),
+		EnforceHeaders:    authz.SplitList(h["enforce_headers"]),
 		ReplayProtection:  true,
 		TimestampRequired: false,
 		Route: authz.Route{
 			API:        id,
 			Host:       h["host"],
 			PathPrefix: h["path_prefix"],
-			Methods:    splitList(h["route_methods"]),
+			Methods:    authz.SplitList(h["route_methods"]),
 		},
 	}
 	if v := h["methods"]; v != "" {

@@ -65,10 +65,6 @@ func checkCtx(ctx context.Context) error {
 	return nil
 }
 
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 type tooLargeError struct{ why string }
 
 func (e *tooLargeError) Error() string { return "request headers too large: " + e.why }

@@ -106,8 +106,8 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 	req, err := ToRequestContext(ctx, cr, s.limits)
 	var d authz.Decision
 	switch {
-	case isContextErr(err):
-		d = tooLate(ctx, authz.Identity{})
+	case authz.DeadlinePassed(err):
+		d = authz.TooLate(ctx, authz.Identity{})
 	case err != nil:
 		d = authz.Decision{Reason: authz.ReasonBadRequest, Message: err.Error()}
 	default:
@@ -119,7 +119,7 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 		d = s.decider.Check(bctx, req)
 		cancel()
 		if ctx.Err() != nil {
-			d = tooLate(ctx, d.Identity)
+			d = authz.TooLate(ctx, d.Identity)
 		}
 	}
 	if req == nil {
@@ -141,19 +141,6 @@ func (s *Server) Check(ctx context.Context, cr *authv3.CheckRequest) (*authv3.Ch
 	s.metrics.observe(d, elapsed)
 	s.logDecision(ctx, req, d, sf, elapsed)
 	return resp, nil
-}
-
-// tooLate is the answer when Envoy has given up (its timeout, 200 ms by
-// default) or the Check's budget or deadline passed while we decided:
-// whatever the core said, it is "could not decide in time" — fail closed.
-// ctx's error is the cause (canceled, or timeout).
-func tooLate(ctx context.Context, id authz.Identity) authz.Decision {
-	return authz.Decision{
-		Reason:   authz.ReasonStoreUnavailable,
-		Message:  "the check did not finish in time; retry later",
-		Identity: id,
-		Err:      ctx.Err(),
-	}
 }
 
 // logSafeMethod bounds the method of a rejected CheckRequest before it is

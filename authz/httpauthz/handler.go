@@ -112,11 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			// The proxy gave up while we decided: fail closed, as the gRPC
 			// path does.
-			d = authz.Decision{
-				Reason:   authz.ReasonStoreUnavailable,
-				Message:  "the check did not finish before the proxy's deadline; retry later",
-				Identity: d.Identity,
-			}
+			d = authz.TooLate(r.Context(), d.Identity)
 		}
 	}
 	uri := ""
@@ -146,7 +142,7 @@ func (h *Handler) logDecision(r *http.Request, req *authz.Request, d authz.Decis
 	if req != nil {
 		method, path, id = req.Method, req.Path, req.RequestID
 	}
-	h.log.LogAttrs(ctx, level, "check",
+	attrs := []slog.Attr{
 		slog.String("transport", "http"),
 		slog.String("result", result),
 		slog.String("reason", string(d.Reason)),
@@ -158,5 +154,11 @@ func (h *Handler) logDecision(r *http.Request, req *authz.Request, d authz.Decis
 		slog.String("app_id", d.Identity.AppID),
 		slog.String("auth_method", string(d.Identity.Method)),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-	)
+	}
+	if d.Detail != "" {
+		// Why a request was refused, for the operator only (the caller got
+		// the plain reason): e.g. a missing grant and how to add it.
+		attrs = append(attrs, slog.String("detail", d.Detail))
+	}
+	h.log.LogAttrs(ctx, level, "check", attrs...)
 }
