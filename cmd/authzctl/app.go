@@ -67,7 +67,7 @@ method needs at least 16 characters. --methods restricts the first key as
 			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
 				created, err := st.CreateApp(ctx, p)
 				if errors.Is(err, store.ErrExists) {
-					return appExistsError(cmd, c, p)
+					return appExistsError(ctx, st, p)
 				}
 				if err != nil {
 					return fmt.Errorf("app create: %w", err)
@@ -92,9 +92,9 @@ method needs at least 16 characters. --methods restricts the first key as
 
 // appExistsError says which of the given identifiers is taken, looking the
 // id up only now that the create failed.
-func appExistsError(cmd *cobra.Command, c *cli, p store.CreateAppParams) error {
+func appExistsError(ctx context.Context, st *store.Store, p store.CreateAppParams) error {
 	if p.ID != "" {
-		if _, err := c.st.GetApp(cmd.Context(), p.ID); err == nil {
+		if _, err := st.GetApp(ctx, p.ID); err == nil {
 			return fmt.Errorf("app %q already exists: choose another --id, or see 'authzctl app show %s'", p.ID, p.ID)
 		}
 	}
