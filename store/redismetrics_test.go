@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -68,13 +69,13 @@ func TestRedisMetricsHealthyOperationCountsNothing(t *testing.T) {
 	if n, err := script.Run(ctx, rdb, nil).Int(); err != nil || n != 7 {
 		t.Fatalf("script = %d, %v", n, err)
 	}
-	if err := rdb.Get(ctx, "no-such-key").Err(); err != redis.Nil {
+	if err := rdb.Get(ctx, "no-such-key").Err(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("GET missing = %v, want redis.Nil", err)
 	}
 	pipe := rdb.Pipeline() // a pipeline ending on redis.Nil
 	pipe.Set(ctx, "k", "v", 0)
 	pipe.Get(ctx, "no-such-key")
-	if _, err := pipe.Exec(ctx); err != redis.Nil {
+	if _, err := pipe.Exec(ctx); !errors.Is(err, redis.Nil) {
 		t.Fatalf("pipeline = %v, want redis.Nil", err)
 	}
 	// A WATCH conflict, which the store retries.
@@ -85,7 +86,7 @@ func TestRedisMetricsHealthyOperationCountsNothing(t *testing.T) {
 		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Set(ctx, "w", "mine", 0).Err() })
 		return err
 	}, "w")
-	if err != redis.TxFailedErr {
+	if !errors.Is(err, redis.TxFailedErr) {
 		t.Fatalf("watch conflict = %v, want redis.TxFailedErr", err)
 	}
 	if got := errorsCounted(t, m); got != "" {

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.authzdArgs, "authzd-args", "", "extra authzd flags, space-separated (e.g. \"--cache=false\")")
 	fs.StringVar(&c.redisURL, "redis-url", "", "use this Redis instead of starting one (its data is FLUSHED)")
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2

@@ -135,15 +135,13 @@ no API.`,
 			if !cmd.Flags().Changed("clock-skew") && api.Allows(authz.MethodXCA) {
 				api.ClockSkew = authz.XCADefaultClockSkew // Alibaba's window
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.CreateAPI(cmd.Context(), api); err != nil {
-				return apiCreateError(cmd.Context(), st, id, err)
-			}
-			out := toAPIJSON(api)
-			return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.CreateAPI(ctx, api); err != nil {
+					return apiCreateError(ctx, st, id, err)
+				}
+				out := toAPIJSON(api)
+				return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "API id, as named by the proxy's context_extensions[\"api\"] (required)")
@@ -167,25 +165,23 @@ func newAPIListCmd(c *cli) *cobra.Command {
 		Short: "List APIs",
 		Args:  argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			apis, err := st.ListAPIs(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("api list: %w", err)
-			}
-			out := make([]apiJSON, len(apis))
-			for i, a := range apis {
-				out[i] = toAPIJSON(a)
-			}
-			return c.emit(struct {
-				APIs []apiJSON `json:"apis"`
-			}{out}, func(t *tableWriter) {
-				t.row("API", "METHODS", "APPCODE MODE", "ACCESS", "ROUTE", "SCOPES")
-				for _, a := range out {
-					t.row(a.API, methodsCell(a.Methods), a.AppCodeMode, a.Access, routeCell(a.Route), list(a.Scopes))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				apis, err := st.ListAPIs(ctx)
+				if err != nil {
+					return fmt.Errorf("api list: %w", err)
 				}
+				out := make([]apiJSON, len(apis))
+				for i, a := range apis {
+					out[i] = toAPIJSON(a)
+				}
+				return c.emit(struct {
+					APIs []apiJSON `json:"apis"`
+				}{out}, func(t *tableWriter) {
+					t.row("API", "METHODS", "APPCODE MODE", "ACCESS", "ROUTE", "SCOPES")
+					for _, a := range out {
+						t.row(a.API, methodsCell(a.Methods), a.AppCodeMode, a.Access, routeCell(a.Route), list(a.Scopes))
+					}
+				})
 			})
 		},
 	}
@@ -197,21 +193,19 @@ func newAPIShowCmd(c *cli) *cobra.Command {
 		Short: "Show an API",
 		Args:  argNames("API"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			api, err := st.GetAPI(cmd.Context(), args[0])
-			if err != nil {
-				return apiError("api show", args[0], err)
-			}
-			out := toAPIJSON(api)
-			own, err := st.ListAppLimits(cmd.Context(), args[0])
-			if err != nil {
-				return apiError("api show", args[0], err)
-			}
-			out.AppLimits = appLimitsJSON(own)
-			return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				api, err := st.GetAPI(ctx, args[0])
+				if err != nil {
+					return apiError("api show", args[0], err)
+				}
+				out := toAPIJSON(api)
+				own, err := st.ListAppLimits(ctx, args[0])
+				if err != nil {
+					return apiError("api show", args[0], err)
+				}
+				out.AppLimits = appLimitsJSON(own)
+				return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			})
 		},
 	}
 }
@@ -228,22 +222,20 @@ func newAPIUpdateCmd(c *cli) *cobra.Command {
 			if !given {
 				return usageErrorf("api update %s: give at least one flag to change", args[0])
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			api, err := st.GetAPI(cmd.Context(), args[0])
-			if err != nil {
-				return apiError("api update", args[0], err)
-			}
-			if err := f.apply(cmd, &api); err != nil {
-				return err
-			}
-			if err := st.UpdateAPI(cmd.Context(), api); err != nil {
-				return apiError("api update", args[0], err)
-			}
-			out := toAPIJSON(api)
-			return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				api, err := st.GetAPI(ctx, args[0])
+				if err != nil {
+					return apiError("api update", args[0], err)
+				}
+				if err := f.apply(cmd, &api); err != nil {
+					return err
+				}
+				if err := st.UpdateAPI(ctx, api); err != nil {
+					return apiError("api update", args[0], err)
+				}
+				out := toAPIJSON(api)
+				return c.emit(out, func(t *tableWriter) { showAPI(t, out) })
+			})
 		},
 	}
 	f.register(cmd.Flags(), false)
@@ -262,15 +254,13 @@ func newAPIDeleteCmd(c *cli) *cobra.Command {
 		Short: "Delete an API with its route and grants",
 		Args:  argNames("API"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.DeleteAPI(cmd.Context(), args[0]); err != nil {
-				return apiError("api delete", args[0], err)
-			}
-			out := apiDeletedJSON{API: args[0], Deleted: true}
-			return c.emit(out, func(t *tableWriter) { t.fields("API", out.API, "DELETED", "yes") })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.DeleteAPI(ctx, args[0]); err != nil {
+					return apiError("api delete", args[0], err)
+				}
+				out := apiDeletedJSON{API: args[0], Deleted: true}
+				return c.emit(out, func(t *tableWriter) { t.fields("API", out.API, "DELETED", "yes") })
+			})
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -63,21 +64,19 @@ method needs at least 16 characters. --methods restricts the first key as
 			if err := checkKeyLength("key", p.Key, p.KeyMethods); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			created, err := st.CreateApp(cmd.Context(), p)
-			if errors.Is(err, store.ErrExists) {
-				return appExistsError(cmd, c, p)
-			}
-			if err != nil {
-				return fmt.Errorf("app create: %w", err)
-			}
-			return c.emit(created, func(t *tableWriter) {
-				t.fields("APP ID", created.AppID, "NAME", created.Name, "KEY ID", created.KeyID,
-					"APP KEY", created.AppKey, "APP SECRET", created.AppSecret, "APPCODE", created.AppCode)
-				t.note("Keep the app_secret and the AppCode now: authzctl cannot show them again.")
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				created, err := st.CreateApp(ctx, p)
+				if errors.Is(err, store.ErrExists) {
+					return appExistsError(ctx, st, p)
+				}
+				if err != nil {
+					return fmt.Errorf("app create: %w", err)
+				}
+				return c.emit(created, func(t *tableWriter) {
+					t.fields("APP ID", created.AppID, "NAME", created.Name, "KEY ID", created.KeyID,
+						"APP KEY", created.AppKey, "APP SECRET", created.AppSecret, "APPCODE", created.AppCode)
+					t.note("Keep the app_secret and the AppCode now: authzctl cannot show them again.")
+				})
 			})
 		},
 	}
@@ -93,9 +92,9 @@ method needs at least 16 characters. --methods restricts the first key as
 
 // appExistsError says which of the given identifiers is taken, looking the
 // id up only now that the create failed.
-func appExistsError(cmd *cobra.Command, c *cli, p store.CreateAppParams) error {
+func appExistsError(ctx context.Context, st *store.Store, p store.CreateAppParams) error {
 	if p.ID != "" {
-		if _, err := c.st.GetApp(cmd.Context(), p.ID); err == nil {
+		if _, err := st.GetApp(ctx, p.ID); err == nil {
 			return fmt.Errorf("app %q already exists: choose another --id, or see 'authzctl app show %s'", p.ID, p.ID)
 		}
 	}
@@ -114,25 +113,23 @@ func newAppListCmd(c *cli) *cobra.Command {
 		Short: "List apps (never their secrets)",
 		Args:  argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			apps, err := st.ListApps(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("app list: %w", err)
-			}
-			apps = nonNil(apps)
-			for i := range apps {
-				apps[i].Keys = nonNil(apps[i].Keys)
-			}
-			return c.emit(struct {
-				Apps []store.AppInfo `json:"apps"`
-			}{apps}, func(t *tableWriter) {
-				t.row("APP ID", "NAME", "STATUS", "KEYS", "APPCODE", "CREATED")
-				for _, a := range apps {
-					t.row(a.AppID, a.Name, a.Status, list(a.Keys), yesNo(a.HasAppCode), timeCell(a.CreatedAt))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				apps, err := st.ListApps(ctx)
+				if err != nil {
+					return fmt.Errorf("app list: %w", err)
 				}
+				apps = nonNil(apps)
+				for i := range apps {
+					apps[i].Keys = nonNil(apps[i].Keys)
+				}
+				return c.emit(struct {
+					Apps []store.AppInfo `json:"apps"`
+				}{apps}, func(t *tableWriter) {
+					t.row("APP ID", "NAME", "STATUS", "KEYS", "APPCODE", "CREATED")
+					for _, a := range apps {
+						t.row(a.AppID, a.Name, a.Status, list(a.Keys), yesNo(a.HasAppCode), timeCell(a.CreatedAt))
+					}
+				})
 			})
 		},
 	}
@@ -144,18 +141,16 @@ func newAppShowCmd(c *cli) *cobra.Command {
 		Short: "Show an app and its keys (never its secrets)",
 		Args:  argNames("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			a, err := st.GetApp(cmd.Context(), args[0])
-			if err != nil {
-				return appError("app show", args[0], err)
-			}
-			a.Keys = nonNil(a.Keys)
-			return c.emit(a, func(t *tableWriter) {
-				t.fields("APP ID", a.AppID, "NAME", a.Name, "STATUS", a.Status,
-					"KEYS", list(a.Keys), "APPCODE", yesNo(a.HasAppCode), "CREATED", timeCell(a.CreatedAt))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				a, err := st.GetApp(ctx, args[0])
+				if err != nil {
+					return appError("app show", args[0], err)
+				}
+				a.Keys = nonNil(a.Keys)
+				return c.emit(a, func(t *tableWriter) {
+					t.fields("APP ID", a.AppID, "NAME", a.Name, "STATUS", a.Status,
+						"KEYS", list(a.Keys), "APPCODE", yesNo(a.HasAppCode), "CREATED", timeCell(a.CreatedAt))
+				})
 			})
 		},
 	}
@@ -171,15 +166,13 @@ func newAppStatusCmd(c *cli, verb string, status authz.Status) *cobra.Command {
 		Short: short,
 		Args:  argNames("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.SetAppStatus(cmd.Context(), args[0], status); err != nil {
-				return appError("app "+verb, args[0], err)
-			}
-			out := appStatusJSON{AppID: args[0], Status: string(status)}
-			return c.emit(out, func(t *tableWriter) { t.fields("APP ID", out.AppID, "STATUS", out.Status) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.SetAppStatus(ctx, args[0], status); err != nil {
+					return appError("app "+verb, args[0], err)
+				}
+				out := appStatusJSON{AppID: args[0], Status: string(status)}
+				return c.emit(out, func(t *tableWriter) { t.fields("APP ID", out.AppID, "STATUS", out.Status) })
+			})
 		},
 	}
 }
@@ -193,15 +186,13 @@ func newAppDeleteCmd(c *cli) *cobra.Command {
 Its app_keys are free afterwards and can be imported again.`,
 		Args: argNames("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.DeleteApp(cmd.Context(), args[0]); err != nil {
-				return appError("app delete", args[0], err)
-			}
-			out := appDeletedJSON{AppID: args[0], Deleted: true}
-			return c.emit(out, func(t *tableWriter) { t.fields("APP ID", out.AppID, "DELETED", "yes") })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.DeleteApp(ctx, args[0]); err != nil {
+					return appError("app delete", args[0], err)
+				}
+				out := appDeletedJSON{AppID: args[0], Deleted: true}
+				return c.emit(out, func(t *tableWriter) { t.fields("APP ID", out.AppID, "DELETED", "yes") })
+			})
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -39,23 +40,21 @@ func newAppCodeResetCmd(c *cli) *cobra.Command {
 			if err := checkImported(cmd, "", "code"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			newCode, err := st.ResetAppCode(cmd.Context(), appID, code)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("app %q not found: see 'authzctl app list'", appID)
-			case errors.Is(err, store.ErrExists):
-				return errors.New("the AppCode given is already in use: choose another --code, or leave it out to generate one")
-			case err != nil:
-				return fmt.Errorf("appcode reset --app %s: %w", appID, err)
-			}
-			out := appCodeJSON{AppID: appID, AppCode: newCode}
-			return c.emit(out, func(t *tableWriter) {
-				t.fields("APP ID", out.AppID, "APPCODE", out.AppCode)
-				t.note("Keep the AppCode now: authzctl cannot show it again.")
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				newCode, err := st.ResetAppCode(ctx, appID, code)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					return fmt.Errorf("app %q not found: see 'authzctl app list'", appID)
+				case errors.Is(err, store.ErrExists):
+					return errors.New("the AppCode given is already in use: choose another --code, or leave it out to generate one")
+				case err != nil:
+					return fmt.Errorf("appcode reset --app %s: %w", appID, err)
+				}
+				out := appCodeJSON{AppID: appID, AppCode: newCode}
+				return c.emit(out, func(t *tableWriter) {
+					t.fields("APP ID", out.AppID, "APPCODE", out.AppCode)
+					t.note("Keep the AppCode now: authzctl cannot show it again.")
+				})
 			})
 		},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,7 +120,7 @@ func TestParseHeaders(t *testing.T) {
 	for _, bad := range []string{"no-colon", ": value", "  : v"} {
 		if _, err := parseHeaders([]string{bad}); err == nil {
 			t.Errorf("parseHeaders(%q) accepted", bad)
-		} else if _, ok := err.(*usageError); !ok {
+		} else if ue := (*usageError)(nil); !errors.As(err, &ue) {
 			t.Errorf("parseHeaders(%q) error %T; want a usage error (exit 2)", bad, err)
 		}
 	}

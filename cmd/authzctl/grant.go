@@ -69,20 +69,18 @@ func newGrantAddCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			info := store.GrantInfo{API: g.api, AppID: g.app, Stage: g.stage, ExpiresAt: exp}
-			err = st.AddGrant(cmd.Context(), info)
-			if errors.Is(err, store.ErrNotFound) {
-				return grantNotFound(cmd.Context(), st, g)
-			}
-			if err != nil {
-				return fmt.Errorf("grant add: %w", err)
-			}
-			return c.emit(info, func(t *tableWriter) {
-				t.fields("API", info.API, "APP ID", info.AppID, "STAGE", info.Stage, "EXPIRES", expiryCell(info.ExpiresAt))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				info := store.GrantInfo{API: g.api, AppID: g.app, Stage: g.stage, ExpiresAt: exp}
+				err = st.AddGrant(ctx, info)
+				if errors.Is(err, store.ErrNotFound) {
+					return grantNotFound(ctx, st, g)
+				}
+				if err != nil {
+					return fmt.Errorf("grant add: %w", err)
+				}
+				return c.emit(info, func(t *tableWriter) {
+					t.fields("API", info.API, "APP ID", info.AppID, "STAGE", info.Stage, "EXPIRES", expiryCell(info.ExpiresAt))
+				})
 			})
 		},
 	}
@@ -109,20 +107,18 @@ func newGrantRevokeCmd(c *cli) *cobra.Command {
 			if err := g.check(cmd); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			err = st.RevokeGrant(cmd.Context(), g.api, g.app, g.stage)
-			if errors.Is(err, store.ErrNotFound) {
-				return grantNotFound(cmd.Context(), st, g)
-			}
-			if err != nil {
-				return fmt.Errorf("grant revoke: %w", err)
-			}
-			out := grantRevokedJSON{API: g.api, AppID: g.app, Stage: g.stage, Revoked: true}
-			return c.emit(out, func(t *tableWriter) {
-				t.fields("API", out.API, "APP ID", out.AppID, "STAGE", out.Stage, "REVOKED", "yes")
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				err := st.RevokeGrant(ctx, g.api, g.app, g.stage)
+				if errors.Is(err, store.ErrNotFound) {
+					return grantNotFound(ctx, st, g)
+				}
+				if err != nil {
+					return fmt.Errorf("grant revoke: %w", err)
+				}
+				out := grantRevokedJSON{API: g.api, AppID: g.app, Stage: g.stage, Revoked: true}
+				return c.emit(out, func(t *tableWriter) {
+					t.fields("API", out.API, "APP ID", out.AppID, "STAGE", out.Stage, "REVOKED", "yes")
+				})
 			})
 		},
 	}
@@ -140,27 +136,25 @@ func newGrantListCmd(c *cli) *cobra.Command {
 			if err := requireFlags(cmd, "api"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			grants, err := st.ListGrants(cmd.Context(), apiID)
-			if err != nil {
-				return apiError("grant list --api", apiID, err)
-			}
-			grants = nonNil(grants)
-			return c.emit(struct {
-				Grants []store.GrantInfo `json:"grants"`
-			}{grants}, func(t *tableWriter) {
-				t.row("API", "APP ID", "STAGE", "EXPIRES", "STATE")
-				now := time.Now()
-				for _, g := range grants {
-					state := "active"
-					if authz.ExpiryOf(g.ExpiresAt).Passed(now) {
-						state = "expired"
-					}
-					t.row(g.API, g.AppID, g.Stage, expiryCell(g.ExpiresAt), state)
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				grants, err := st.ListGrants(ctx, apiID)
+				if err != nil {
+					return apiError("grant list --api", apiID, err)
 				}
+				grants = nonNil(grants)
+				return c.emit(struct {
+					Grants []store.GrantInfo `json:"grants"`
+				}{grants}, func(t *tableWriter) {
+					t.row("API", "APP ID", "STAGE", "EXPIRES", "STATE")
+					now := time.Now()
+					for _, g := range grants {
+						state := "active"
+						if authz.ExpiryOf(g.ExpiresAt).Passed(now) {
+							state = "expired"
+						}
+						t.row(g.API, g.AppID, g.Stage, expiryCell(g.ExpiresAt), state)
+					}
+				})
 			})
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -69,27 +70,25 @@ An imported --key usable with the key method needs at least 16 characters
 			if p.ExpiresAt, err = parseExpires(cmd); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			created, err := st.CreateKey(cmd.Context(), p)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("app %q not found: create it with 'authzctl app create' or see 'authzctl app list'", p.AppID)
-			case errors.Is(err, store.ErrExists) && p.Key != "":
-				return errors.New("the app_key given is already in use: choose another --key, or delete the app that holds it")
-			case errors.Is(err, store.ErrExists):
-				return errors.New("a generated app_key collided with an existing one: run the command again")
-			case err != nil:
-				return fmt.Errorf("key create: %w", err)
-			}
-			created.Scopes = nonNil(created.Scopes)
-			created.Methods = nonNil(created.Methods)
-			return c.emit(created, func(t *tableWriter) {
-				t.fields("APP ID", created.AppID, "KEY ID", created.KeyID, "APP KEY", created.AppKey,
-					"APP SECRET", created.AppSecret, "SCOPES", list(created.Scopes), "METHODS", keyMethodsCell(created.Methods))
-				t.note("Keep the app_secret now: authzctl cannot show it again.")
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				created, err := st.CreateKey(ctx, p)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					return fmt.Errorf("app %q not found: create it with 'authzctl app create' or see 'authzctl app list'", p.AppID)
+				case errors.Is(err, store.ErrExists) && p.Key != "":
+					return errors.New("the app_key given is already in use: choose another --key, or delete the app that holds it")
+				case errors.Is(err, store.ErrExists):
+					return errors.New("a generated app_key collided with an existing one: run the command again")
+				case err != nil:
+					return fmt.Errorf("key create: %w", err)
+				}
+				created.Scopes = nonNil(created.Scopes)
+				created.Methods = nonNil(created.Methods)
+				return c.emit(created, func(t *tableWriter) {
+					t.fields("APP ID", created.AppID, "KEY ID", created.KeyID, "APP KEY", created.AppKey,
+						"APP SECRET", created.AppSecret, "SCOPES", list(created.Scopes), "METHODS", keyMethodsCell(created.Methods))
+					t.note("Keep the app_secret now: authzctl cannot show it again.")
+				})
 			})
 		},
 	}
@@ -113,26 +112,24 @@ func newKeyListCmd(c *cli) *cobra.Command {
 			if err := requireFlags(cmd, "app"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			keys, err := st.ListKeys(cmd.Context(), appID)
-			if err != nil {
-				return appError("key list --app", appID, err)
-			}
-			keys = nonNil(keys)
-			for i := range keys {
-				keys[i].Scopes = nonNil(keys[i].Scopes)
-				keys[i].Methods = nonNil(keys[i].Methods)
-			}
-			return c.emit(struct {
-				Keys []store.KeyInfo `json:"keys"`
-			}{keys}, func(t *tableWriter) {
-				t.row("KEY ID", "APP ID", "SCOPES", "METHODS", "STATUS", "EXPIRES", "CREATED")
-				for _, k := range keys {
-					t.row(k.KeyID, k.AppID, list(k.Scopes), keyMethodsCell(k.Methods), k.Status, expiryCell(k.ExpiresAt), timeCell(k.CreatedAt))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				keys, err := st.ListKeys(ctx, appID)
+				if err != nil {
+					return appError("key list --app", appID, err)
 				}
+				keys = nonNil(keys)
+				for i := range keys {
+					keys[i].Scopes = nonNil(keys[i].Scopes)
+					keys[i].Methods = nonNil(keys[i].Methods)
+				}
+				return c.emit(struct {
+					Keys []store.KeyInfo `json:"keys"`
+				}{keys}, func(t *tableWriter) {
+					t.row("KEY ID", "APP ID", "SCOPES", "METHODS", "STATUS", "EXPIRES", "CREATED")
+					for _, k := range keys {
+						t.row(k.KeyID, k.AppID, list(k.Scopes), keyMethodsCell(k.Methods), k.Status, expiryCell(k.ExpiresAt), timeCell(k.CreatedAt))
+					}
+				})
 			})
 		},
 	}
@@ -148,19 +145,17 @@ func newKeyRevokeCmd(c *cli) *cobra.Command {
 		Args:  argNames("KEY_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.keyRef(args[0])
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			kid, err := st.KeyIDOf(cmd.Context(), args[0])
-			if err == nil {
-				err = st.RevokeKey(cmd.Context(), kid)
-			}
-			if err != nil {
-				return keyError("key revoke", args[0], err)
-			}
-			out := keyRevokedJSON{KeyID: kid, Revoked: true}
-			return c.emit(out, func(t *tableWriter) { t.fields("KEY ID", out.KeyID, "REVOKED", "yes") })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				kid, err := st.KeyIDOf(ctx, args[0])
+				if err == nil {
+					err = st.RevokeKey(ctx, kid)
+				}
+				if err != nil {
+					return keyError("key revoke", args[0], err)
+				}
+				out := keyRevokedJSON{KeyID: kid, Revoked: true}
+				return c.emit(out, func(t *tableWriter) { t.fields("KEY ID", out.KeyID, "REVOKED", "yes") })
+			})
 		},
 	}
 }
@@ -177,19 +172,17 @@ func newKeyStatusCmd(c *cli, verb string, status authz.Status) *cobra.Command {
 		Args:  argNames("KEY_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.keyRef(args[0])
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			kid, err := st.KeyIDOf(cmd.Context(), args[0])
-			if err == nil {
-				err = st.SetKeyStatus(cmd.Context(), kid, status)
-			}
-			if err != nil {
-				return keyError("key "+verb, args[0], err)
-			}
-			out := keyStatusJSON{KeyID: kid, Status: string(status)}
-			return c.emit(out, func(t *tableWriter) { t.fields("KEY ID", out.KeyID, "STATUS", out.Status) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				kid, err := st.KeyIDOf(ctx, args[0])
+				if err == nil {
+					err = st.SetKeyStatus(ctx, kid, status)
+				}
+				if err != nil {
+					return keyError("key "+verb, args[0], err)
+				}
+				out := keyStatusJSON{KeyID: kid, Status: string(status)}
+				return c.emit(out, func(t *tableWriter) { t.fields("KEY ID", out.KeyID, "STATUS", out.Status) })
+			})
 		},
 	}
 }

@@ -79,15 +79,13 @@ func newLimitSetCmd(c *cli) *cobra.Command {
 			if err := f.apply(cmd, &l); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.SetAppLimits(cmd.Context(), g.api, g.app, l); err != nil {
-				return fmt.Errorf("limit set: %w", g.notFound(cmd.Context(), st, err))
-			}
-			out := appLimitJSON{API: g.api, AppID: g.app, Source: "app", limitsJSON: toLimitsJSON(l)}
-			return c.emit(out, func(t *tableWriter) { showAppLimit(t, out) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.SetAppLimits(ctx, g.api, g.app, l); err != nil {
+					return fmt.Errorf("limit set: %w", g.notFound(ctx, st, err))
+				}
+				out := appLimitJSON{API: g.api, AppID: g.app, Source: "app", limitsJSON: toLimitsJSON(l)}
+				return c.emit(out, func(t *tableWriter) { showAppLimit(t, out) })
+			})
 		},
 	}
 	g.register(cmd)
@@ -105,29 +103,26 @@ func newLimitShowCmd(c *cli) *cobra.Command {
 			if err := requireFlags(cmd, "api", "app"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			api, err := st.GetAPI(ctx, g.api)
-			if err != nil {
-				return apiError("limit show", g.api, err)
-			}
-			if _, err := st.GetApp(ctx, g.app); errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("app %q not found: see 'authzctl app list'", g.app)
-			} else if err != nil {
-				return fmt.Errorf("limit show: %w", err)
-			}
-			own, ok, err := st.GetAppLimits(ctx, g.api, g.app)
-			if err != nil {
-				return fmt.Errorf("limit show: %w", err)
-			}
-			out := appLimitJSON{API: g.api, AppID: g.app, Source: "api", limitsJSON: toLimitsJSON(api.Limits)}
-			if ok {
-				out.Source, out.limitsJSON = "app", toLimitsJSON(own)
-			}
-			return c.emit(out, func(t *tableWriter) { showAppLimit(t, out) })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				api, err := st.GetAPI(ctx, g.api)
+				if err != nil {
+					return apiError("limit show", g.api, err)
+				}
+				if _, err := st.GetApp(ctx, g.app); errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("app %q not found: see 'authzctl app list'", g.app)
+				} else if err != nil {
+					return fmt.Errorf("limit show: %w", err)
+				}
+				own, ok, err := st.GetAppLimits(ctx, g.api, g.app)
+				if err != nil {
+					return fmt.Errorf("limit show: %w", err)
+				}
+				out := appLimitJSON{API: g.api, AppID: g.app, Source: "api", limitsJSON: toLimitsJSON(api.Limits)}
+				if ok {
+					out.Source, out.limitsJSON = "app", toLimitsJSON(own)
+				}
+				return c.emit(out, func(t *tableWriter) { showAppLimit(t, out) })
+			})
 		},
 	}
 	g.register(cmd)
@@ -151,27 +146,25 @@ func newLimitListCmd(c *cli) *cobra.Command {
 			if err := requireFlags(cmd, "api"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			api, err := st.GetAPI(cmd.Context(), apiID)
-			if err != nil {
-				return apiError("limit list --api", apiID, err)
-			}
-			own, err := st.ListAppLimits(cmd.Context(), apiID)
-			if err != nil {
-				return apiError("limit list --api", apiID, err)
-			}
-			out := limitListJSON{API: apiID, APILimits: toLimitsJSON(api.Limits), Apps: appLimitsJSON(own)}
-			return c.emit(out, func(t *tableWriter) {
-				t.row("APP ID", "SOURCE", "RATE", "BURST", "QUOTA")
-				rate, burst, quota := limitCells(out.APILimits)
-				t.row("(every other app)", "api", rate, burst, quota)
-				for _, a := range out.Apps {
-					rate, burst, quota := limitCells(a.limitsJSON)
-					t.row(a.AppID, "app", rate, burst, quota)
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				api, err := st.GetAPI(ctx, apiID)
+				if err != nil {
+					return apiError("limit list --api", apiID, err)
 				}
+				own, err := st.ListAppLimits(ctx, apiID)
+				if err != nil {
+					return apiError("limit list --api", apiID, err)
+				}
+				out := limitListJSON{API: apiID, APILimits: toLimitsJSON(api.Limits), Apps: appLimitsJSON(own)}
+				return c.emit(out, func(t *tableWriter) {
+					t.row("APP ID", "SOURCE", "RATE", "BURST", "QUOTA")
+					rate, burst, quota := limitCells(out.APILimits)
+					t.row("(every other app)", "api", rate, burst, quota)
+					for _, a := range out.Apps {
+						rate, burst, quota := limitCells(a.limitsJSON)
+						t.row(a.AppID, "app", rate, burst, quota)
+					}
+				})
 			})
 		},
 	}
@@ -204,15 +197,13 @@ func newLimitDeleteCmd(c *cli) *cobra.Command {
 			if err := requireFlags(cmd, "api", "app"); err != nil {
 				return err
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.DeleteAppLimits(cmd.Context(), g.api, g.app); err != nil {
-				return g.notFound(cmd.Context(), st, err)
-			}
-			out := limitDeletedJSON{API: g.api, AppID: g.app, Deleted: true}
-			return c.emit(out, func(t *tableWriter) { t.fields("API", out.API, "APP ID", out.AppID, "DELETED", "yes") })
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if err := st.DeleteAppLimits(ctx, g.api, g.app); err != nil {
+					return g.notFound(ctx, st, err)
+				}
+				out := limitDeletedJSON{API: g.api, AppID: g.app, Deleted: true}
+				return c.emit(out, func(t *tableWriter) { t.fields("API", out.API, "APP ID", out.AppID, "DELETED", "yes") })
+			})
 		},
 	}
 	g.register(cmd)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/appauthz/appauthz/store"
 )
 
 func newMigrateCmd(c *cli) *cobra.Command {
@@ -23,18 +26,16 @@ and stops reading the old layout once the version is recorded. Until then
 authzctl refuses other writes. Running it again changes nothing.`,
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := st.Migrate(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("migrate: %w (keys moved so far: %d; run it again once fixed)", err, res.Keys)
-			}
-			return c.emit(res, func(t *tableWriter) {
-				t.fields("FROM FORMAT", strconv.Itoa(res.From), "TO FORMAT", strconv.Itoa(res.To),
-					"KEYS MOVED", strconv.Itoa(res.Keys), "TOKENS REWRITTEN", strconv.Itoa(res.Tokens),
-					"LEFTOVERS DELETED", strconv.Itoa(res.Other))
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				res, err := st.Migrate(ctx)
+				if err != nil {
+					return fmt.Errorf("migrate: %w (keys moved so far: %d; run it again once fixed)", err, res.Keys)
+				}
+				return c.emit(res, func(t *tableWriter) {
+					t.fields("FROM FORMAT", strconv.Itoa(res.From), "TO FORMAT", strconv.Itoa(res.To),
+						"KEYS MOVED", strconv.Itoa(res.Keys), "TOKENS REWRITTEN", strconv.Itoa(res.Tokens),
+						"LEFTOVERS DELETED", strconv.Itoa(res.Other))
+				})
 			})
 		},
 	}

@@ -167,3 +167,16 @@ func (c *cli) redact(s string) string {
 type discardLogger struct{}
 
 func (discardLogger) Printf(context.Context, string, ...any) {}
+
+// withStore opens the store (see store) and runs body with it and the
+// command's context: the one way a command reaches Redis, so every command
+// reports an unreachable or unmigrated store the same way. Commands check
+// their flags before calling it, so a usage error never waits on Redis.
+func (c *cli) withStore(cmd *cobra.Command, body func(ctx context.Context, st *store.Store) error) error {
+	ctx := cmd.Context()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	return body(ctx, st)
+}

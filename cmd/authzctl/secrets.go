@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -107,23 +108,21 @@ authzd announcing from a host that is gone (its announcement expires within
 			if c.keys.current == "" {
 				return usageErrorf("secrets rotate-master needs --master-key-file (the new key) and --old-master-key-file (the keys to leave)")
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if !force {
-				if err := st.CheckKeyReaders(cmd.Context()); err != nil {
-					return fmt.Errorf("secrets rotate-master: %w; nothing was re-sealed (--force skips this check)", err)
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				if !force {
+					if err := st.CheckKeyReaders(ctx); err != nil {
+						return fmt.Errorf("secrets rotate-master: %w; nothing was re-sealed (--force skips this check)", err)
+					}
 				}
-			}
-			res, err := st.RotateSecrets(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("secrets rotate-master: %w (re-sealed so far: %d; run it again once fixed)", err, res.Resealed+res.Sealed)
-			}
-			return c.emit(res, func(t *tableWriter) {
-				t.fields("MASTER KEY ID", res.MasterKeyID, "KEYS", strconv.Itoa(res.Keys),
-					"RESEALED", strconv.Itoa(res.Resealed), "SEALED FROM CLEAR", strconv.Itoa(res.Sealed),
-					"ALREADY CURRENT", strconv.Itoa(res.Current))
+				res, err := st.RotateSecrets(ctx)
+				if err != nil {
+					return fmt.Errorf("secrets rotate-master: %w (re-sealed so far: %d; run it again once fixed)", err, res.Resealed+res.Sealed)
+				}
+				return c.emit(res, func(t *tableWriter) {
+					t.fields("MASTER KEY ID", res.MasterKeyID, "KEYS", strconv.Itoa(res.Keys),
+						"RESEALED", strconv.Itoa(res.Resealed), "SEALED FROM CLEAR", strconv.Itoa(res.Sealed),
+						"ALREADY CURRENT", strconv.Itoa(res.Current))
+				})
 			})
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/store"
 )
 
 func newTokenCmd(c *cli) *cobra.Command {
@@ -44,21 +46,19 @@ func newTokenRevokeCmd(c *cli) *cobra.Command {
 			if tok == "" {
 				return usageErrorf("token revoke: the token is empty")
 			}
-			st, err := c.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			found, err := st.DropToken(cmd.Context(), authz.HashToken(tok))
-			if err != nil {
-				return fmt.Errorf("token revoke: %w", err)
-			}
-			out := tokenRevokedJSON{Revoked: found}
-			return c.emit(out, func(t *tableWriter) {
-				if found {
-					t.fields("REVOKED", "yes")
-				} else {
-					t.fields("REVOKED", "no (unknown, expired or already revoked)")
+			return c.withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				found, err := st.DropToken(ctx, authz.HashToken(tok))
+				if err != nil {
+					return fmt.Errorf("token revoke: %w", err)
 				}
+				out := tokenRevokedJSON{Revoked: found}
+				return c.emit(out, func(t *tableWriter) {
+					if found {
+						t.fields("REVOKED", "yes")
+					} else {
+						t.fields("REVOKED", "no (unknown, expired or already revoked)")
+					}
+				})
 			})
 		},
 	}

@@ -83,27 +83,24 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	gs := extauthz.NewGRPCServer(srv, hs, grpcTLS...)
 
-	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	var g runGroup
+	defer g.close()
+	grpcLis, err := g.listen(cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("listen on --grpc-addr %s: %w (is another authzd running?)", cfg.GRPCAddr, err)
 	}
-	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpLis, err := g.listen(cfg.HTTPAddr)
 	if err != nil {
-		grpcLis.Close()
 		return fmt.Errorf("listen on --http-addr %s: %w (is another authzd running?)", cfg.HTTPAddr, err)
 	}
 	authzLis, err := listenAuthzHTTP(cfg)
 	if err != nil {
-		grpcLis.Close()
-		httpLis.Close()
 		return err
 	}
+	g.own(authzLis)
 	var authzSrv *http.Server
 	if authzLis != nil {
-		defer authzLis.Close()
 		if authzSrv, err = authzHTTPServer(cfg, engine, log, reg); err != nil {
-			grpcLis.Close()
-			httpLis.Close()
 			return err
 		}
 	}
@@ -112,8 +109,6 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	if cfg.Dev {
 		if err := seedDemo(ctx, st); err != nil {
-			grpcLis.Close()
-			httpLis.Close()
 			return err
 		}
 		printDemo(stdout, redisURL, devKeyFile, grpcLis.Addr().String(), httpLis.Addr().String())
@@ -123,36 +118,44 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	defer stopAnnounce()
 	go ready.watch(watchCtx, st.Ping, pingInterval)
 
-	serveErr := make(chan error, 3)
-	go func() { serveErr <- gs.Serve(grpcLis) }()
-	go func() {
-		if err := hsrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
-			serveErr <- err
-		}
-	}()
+	// The shutdown order, by stage: health NOT_SERVING (Envoy's health
+	// checks and Kubernetes stop routing here) and a drain of --drain-delay
+	// while they notice (longer than their check interval plus timeout);
+	// then the gRPC and HTTP authorization listeners stop gracefully, so
+	// in-flight Checks finish, each bounded by --shutdown-timeout; the HTTP
+	// listener (health, metrics, tokens) goes last.
+	g.add(0, nil, func() { drain(cfg, ready, log) })
+	g.add(1, func() error { return gs.Serve(grpcLis) }, func() { stopGRPC(cfg, gs, log) })
 	if authzSrv != nil {
-		go func() {
-			if err := authzSrv.Serve(authzLis); !errors.Is(err, http.ErrServerClosed) {
-				serveErr <- err
-			}
-		}()
+		g.add(1, func() error { return serveHTTP(authzSrv, authzLis) }, func() { shutdownAuthzHTTP(cfg, authzSrv, log) })
 		log.Info("HTTP authorization listening", slog.String("authz_http_addr", authzLis.Addr().String()))
 	}
+	g.add(2, func() error { return serveHTTP(hsrv, httpLis) }, func() { stopHTTP(cfg, hsrv, log) })
 	log.Info("authzd listening",
 		slog.String("grpc_addr", grpcLis.Addr().String()),
 		slog.String("http_addr", httpLis.Addr().String()))
 
-	var failure error
-	select {
-	case <-ctx.Done():
-		log.Info("signal received: shutting down")
-	case err := <-serveErr:
-		failure = fmt.Errorf("listener failed: %w", err)
-		log.Error("listener failed: shutting down", slog.String("error", err.Error()))
-	}
-	shutdown(cfg, ready, gs, hsrv, log, authzSrv)
+	failure := g.run(ctx, func(cause error) {
+		if cause == nil {
+			log.Info("signal received: shutting down")
+			return
+		}
+		log.Error("listener failed: shutting down", slog.String("error", cause.Error()))
+	})
+	log.Info("authzd stopped")
 	stopWatch()
-	return failure
+	if failure != nil {
+		return fmt.Errorf("listener failed: %w", failure)
+	}
+	return nil
+}
+
+// serveHTTP serves srv on l until it is shut down, which is not a failure.
+func serveHTTP(srv *http.Server, l net.Listener) error {
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // gracefulStopper is the part of grpc.Server shutdown needs.
@@ -161,19 +164,20 @@ type gracefulStopper interface {
 	Stop()
 }
 
-// shutdown: health NOT_SERVING (Envoy's health checks and Kubernetes stop
-// routing here), a drain of --drain-delay while they notice (longer than
-// their check interval plus timeout), then GracefulStop so in-flight
-// Checks finish, bounded by --shutdown-timeout.
-func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Server, log *slog.Logger, authzSrv *http.Server) {
+// drain turns health NOT_SERVING and waits --drain-delay for Envoy and
+// Kubernetes to notice before any listener stops.
+func drain(cfg Config, ready *readiness, log *slog.Logger) {
 	ready.stop()
 	if cfg.DrainDelay > 0 {
 		log.Info("health NOT_SERVING; draining", slog.String("drain_delay", cfg.DrainDelay.String()))
 		time.Sleep(cfg.DrainDelay)
 	}
+}
+
+// stopGRPC lets in-flight RPCs finish, bounded by --shutdown-timeout, then
+// closes the connections still open.
+func stopGRPC(cfg Config, gs gracefulStopper, log *slog.Logger) {
 	done := make(chan struct{})
-	authzDone := make(chan struct{})
-	go func() { shutdownAuthzHTTP(cfg, authzSrv, log); close(authzDone) }()
 	go func() { gs.GracefulStop(); close(done) }()
 	timer := time.NewTimer(cfg.ShutdownTimeout)
 	defer timer.Stop()
@@ -185,11 +189,13 @@ func shutdown(cfg Config, ready *readiness, gs gracefulStopper, hsrv *http.Serve
 		gs.Stop()
 		<-done
 	}
-	<-authzDone
+}
+
+// stopHTTP shuts the HTTP listener down, bounded by --shutdown-timeout.
+func stopHTTP(cfg Config, hsrv *http.Server, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := hsrv.Shutdown(ctx); err != nil {
 		log.Warn("HTTP listener did not close cleanly", slog.String("error", err.Error()))
 	}
-	log.Info("authzd stopped")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestProcessStartStopLog(t *testing.T) {
 
 func TestHTTPAddrHelpNamesOAuth2(t *testing.T) {
 	var out bytes.Buffer
-	if _, err := loadConfig([]string{"-h"}, func(string) string { return "" }, &out); err != flag.ErrHelp {
+	if _, err := loadConfig([]string{"-h"}, func(string) string { return "" }, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {

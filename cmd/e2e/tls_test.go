@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -124,7 +125,7 @@ func TestGRPCTLSEndToEnd(t *testing.T) {
 	t.Run("bad flags", func(t *testing.T) {
 		cmd := exec.Command(bins.authzd, "--redis-url", url, "--tls-cert", certFile)
 		out, err := cmd.CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "--tls-cert and --tls-key go together") {
+		if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--tls-cert and --tls-key go together") {
 			t.Errorf("--tls-cert alone: %v, output %s; want exit 2 saying both are needed", err, out)
 		}
 	})
