@@ -22,6 +22,7 @@ func TestDenyDetailIsLoggedNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := serve(h, httptest.NewRequest("GET", "http://h/envoy/x", nil))
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 403 || strings.Contains(string(body), "authzctl") {
 		t.Errorf("caller got %d %q, want 403 without the operator hint", resp.StatusCode, body)
