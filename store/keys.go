@@ -73,6 +73,26 @@ func (k keyspace) seen(appID, nonce string) string {
 	return k.prefix + "seen:{" + appID + "}:" + nonce
 }
 
+// rate holds an app's GCRA state on an API (µs), and quota its counter of
+// one UTC day (YYYYMMDD); both share the app's hash tag with its nonces, so
+// every limit of one Check runs in one slot (limits.go).
+func (k keyspace) rate(appID, apiID string) string {
+	return k.prefix + "rl:{" + appID + "}:" + apiID + ":rate"
+}
+
+func (k keyspace) quota(appID, apiID, day string) string {
+	return k.prefix + "rl:{" + appID + "}:" + apiID + ":quota:" + day
+}
+
+// appLimits holds the apps' own limits on one API (one JSON field per app);
+// appLimitAPIs lists the APIs where an app has its own, so deleting the app
+// finds them without scanning.
+func (k keyspace) appLimits(apiID string) string    { return k.prefix + "limits:{" + apiID + "}" }
+func (k keyspace) appLimitAPIs(appID string) string { return k.app(appID) + ":limits" }
+
+// adminLock is the key of the cluster-wide admin lock (txcluster.go).
+func (k keyspace) adminLock() string { return k.prefix + "lock:admin" }
+
 // invalidate is the pub/sub channel every write publishes on.
 func (k keyspace) invalidate() string { return k.prefix + "invalidate" }
 
@@ -88,6 +108,9 @@ func msgAppCode(hash string) string       { return "appcode:" + hash }
 func msgAPI(apiID string) string          { return "api:" + apiID }
 func msgGrant(apiID, stage string) string { return "grant:" + apiID + ":" + stage }
 func msgToken(hash string) string         { return "token:" + hash }
+
+// msgLimits says an app's own limits on an API changed.
+func msgLimits(apiID, appID string) string { return "limits:" + apiID + ":" + appID }
 
 // msgRoutes says the route table changed.
 const msgRoutes = "routes"
