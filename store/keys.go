@@ -46,6 +46,9 @@ func (k keyspace) keyReader(instance string) string { return k.keyReaders() + in
 // keyReaders is what every keyReader name starts with.
 func (k keyspace) keyReaders() string { return k.prefix + "masterkeys:reader:{" }
 
+// keyReaderNames is the SCAN pattern of every keyReader.
+func (k keyspace) keyReaderNames() string { return globEscape(k.keyReaders()) + "*}" }
+
 func (k keyspace) appCode(hash string) string { return k.prefix + "appcode:{" + hash + "}" }
 
 func (k keyspace) api(apiID string) string       { return k.prefix + "api:{" + apiID + "}" }
@@ -62,7 +65,11 @@ func (k keyspace) token(hash string) string { return k.prefix + "token:{" + hash
 // keyTokens indexes the live tokens of one key, named by its record hash
 // (sorted set, score = expiry in unix µs), as appTokens does for an app,
 // so revoking the key can delete them.
-func (k keyspace) keyTokens(hash string) string { return k.key(hash) + ":tokens" }
+func (k keyspace) keyTokens(hash string) string { return k.recordTokens(k.key(hash)) }
+
+// recordTokens is the token index beside a key record given by its full
+// name (format 2 or, before the migration, format 1).
+func (k keyspace) recordTokens(record string) string { return record + ":tokens" }
 
 // authFailures counts failed client authentications at the token endpoint
 // for one key (kind "key", id its record hash) or source address ("addr").
@@ -92,6 +99,22 @@ func (k keyspace) appLimitAPIs(appID string) string { return k.app(appID) + ":li
 
 // adminLock is the key of the cluster-wide admin lock (txcluster.go).
 func (k keyspace) adminLock() string { return k.prefix + "lock:admin" }
+
+// Name prefixes and SCAN patterns (globs, the prefix escaped) of the
+// records above, for the commands that walk every record of a kind
+// (migrate, master key rotation) and for tokens.lua, which names a token
+// from its hash.
+func (k keyspace) keyNamePrefix() string   { return k.prefix + "key:{" }
+func (k keyspace) tokenNamePrefix() string { return k.prefix + "token:{" }
+func (k keyspace) authFailurePrefix(kind string) string {
+	return k.prefix + "oauth2fail:{" + kind + ":"
+}
+func (k keyspace) keyNames() string   { return globEscape(k.prefix) + "key:{*}" }
+func (k keyspace) tokenNames() string { return globEscape(k.prefix) + "token:{*}" }
+func (k keyspace) appKeySets() string { return globEscape(k.prefix) + "app:{*}:keys" }
+func (k keyspace) authFailureNames(kind string) string {
+	return globEscape(k.prefix) + "oauth2fail:{" + kind + ":*}"
+}
 
 // invalidate is the pub/sub channel every write publishes on.
 func (k keyspace) invalidate() string { return k.prefix + "invalidate" }
