@@ -14,6 +14,7 @@ import (
 
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/sign"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // noAPI is an API id no record can have: a Lookup with it fetches
@@ -94,7 +95,7 @@ func TestCacheCheckRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := startCache(t, s, CacheConfig{})
-	hook := &CountingHook{}
+	hook := &redistest.CountingHook{}
 	rdb.AddHook(hook)
 	e := authz.NewEngine(c)
 
@@ -295,7 +296,7 @@ func TestCacheSingleFlight(t *testing.T) {
 	c := startCache(t, s, CacheConfig{})
 	gate := &gateHook{release: make(chan struct{}), entered: make(chan struct{}, 16)}
 	rdb.AddHook(gate)
-	hook := &CountingHook{}
+	hook := &redistest.CountingHook{}
 	rdb.AddHook(hook)
 
 	q := authz.LookupQuery{APIID: noAPI, AppKeys: []string{a.AppKey}}

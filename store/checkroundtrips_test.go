@@ -7,6 +7,7 @@ import (
 
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/sign"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // A whole Check, decided by the real engine over the real store without a
@@ -29,7 +30,7 @@ func TestCheckRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hook := &CountingHook{}
+	hook := &redistest.CountingHook{}
 	rdb.AddHook(hook)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,9 @@ func (k keyspace) keyReader(instance string) string { return k.keyReaders() + in
 // keyReaders is what every keyReader name starts with.
 func (k keyspace) keyReaders() string { return k.prefix + "masterkeys:reader:{" }
 
+// keyReaderNames is the SCAN pattern of every keyReader.
+func (k keyspace) keyReaderNames() string { return globEscape(k.keyReaders()) + "*}" }
+
 func (k keyspace) appCode(hash string) string { return k.prefix + "appcode:{" + hash + "}" }
 
 func (k keyspace) api(apiID string) string       { return k.prefix + "api:{" + apiID + "}" }
@@ -62,7 +65,11 @@ func (k keyspace) token(hash string) string { return k.prefix + "token:{" + hash
 // keyTokens indexes the live tokens of one key, named by its record hash
 // (sorted set, score = expiry in unix µs), as appTokens does for an app,
 // so revoking the key can delete them.
-func (k keyspace) keyTokens(hash string) string { return k.key(hash) + ":tokens" }
+func (k keyspace) keyTokens(hash string) string { return k.recordTokens(k.key(hash)) }
+
+// recordTokens is the token index beside a key record given by its full
+// name (format 2 or, before the migration, format 1).
+func (k keyspace) recordTokens(record string) string { return record + ":tokens" }
 
 // authFailures counts failed client authentications at the token endpoint
 // for one key (kind "key", id its record hash) or source address ("addr").
@@ -71,6 +78,42 @@ func (k keyspace) authFailures(kind, id string) string {
 }
 func (k keyspace) seen(appID, nonce string) string {
 	return k.prefix + "seen:{" + appID + "}:" + nonce
+}
+
+// rate holds an app's GCRA state on an API (µs), and quota its counter of
+// one UTC day (YYYYMMDD); both share the app's hash tag with its nonces, so
+// every limit of one Check runs in one slot (limits.go).
+func (k keyspace) rate(appID, apiID string) string {
+	return k.prefix + "rl:{" + appID + "}:" + apiID + ":rate"
+}
+
+func (k keyspace) quota(appID, apiID, day string) string {
+	return k.prefix + "rl:{" + appID + "}:" + apiID + ":quota:" + day
+}
+
+// appLimits holds the apps' own limits on one API (one JSON field per app);
+// appLimitAPIs lists the APIs where an app has its own, so deleting the app
+// finds them without scanning.
+func (k keyspace) appLimits(apiID string) string    { return k.prefix + "limits:{" + apiID + "}" }
+func (k keyspace) appLimitAPIs(appID string) string { return k.app(appID) + ":limits" }
+
+// adminLock is the key of the cluster-wide admin lock (txcluster.go).
+func (k keyspace) adminLock() string { return k.prefix + "lock:admin" }
+
+// Name prefixes and SCAN patterns (globs, the prefix escaped) of the
+// records above, for the commands that walk every record of a kind
+// (migrate, master key rotation) and for tokens.lua, which names a token
+// from its hash.
+func (k keyspace) keyNamePrefix() string   { return k.prefix + "key:{" }
+func (k keyspace) tokenNamePrefix() string { return k.prefix + "token:{" }
+func (k keyspace) authFailurePrefix(kind string) string {
+	return k.prefix + "oauth2fail:{" + kind + ":"
+}
+func (k keyspace) keyNames() string   { return globEscape(k.prefix) + "key:{*}" }
+func (k keyspace) tokenNames() string { return globEscape(k.prefix) + "token:{*}" }
+func (k keyspace) appKeySets() string { return globEscape(k.prefix) + "app:{*}:keys" }
+func (k keyspace) authFailureNames(kind string) string {
+	return globEscape(k.prefix) + "oauth2fail:{" + kind + ":*}"
 }
 
 // invalidate is the pub/sub channel every write publishes on.
@@ -88,6 +131,9 @@ func msgAppCode(hash string) string       { return "appcode:" + hash }
 func msgAPI(apiID string) string          { return "api:" + apiID }
 func msgGrant(apiID, stage string) string { return "grant:" + apiID + ":" + stage }
 func msgToken(hash string) string         { return "token:" + hash }
+
+// msgLimits says an app's own limits on an API changed.
+func msgLimits(apiID, appID string) string { return "limits:" + apiID + ":" + appID }
 
 // msgRoutes says the route table changed.
 const msgRoutes = "routes"

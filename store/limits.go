@@ -25,20 +25,8 @@ import (
 //
 //	rl:{app_id}:API:rate          GCRA state (µs), expires when the bucket is full
 //	rl:{app_id}:API:quota:YYYYMMDD counter of the UTC day, expires an hour after it
-
-func (k keyspace) rate(appID, apiID string) string {
-	return k.prefix + "rl:{" + appID + "}:" + apiID + ":rate"
-}
-
-func (k keyspace) quota(appID, apiID, day string) string {
-	return k.prefix + "rl:{" + appID + "}:" + apiID + ":quota:" + day
-}
-
-func (k keyspace) appLimits(apiID string) string    { return k.prefix + "limits:{" + apiID + "}" }
-func (k keyspace) appLimitAPIs(appID string) string { return k.app(appID) + ":limits" }
-
-// msgLimits says an app's own limits on an API changed.
-func msgLimits(apiID, appID string) string { return "limits:" + apiID + ":" + appID }
+//
+// keys.go builds these names (rate, quota, appLimits, appLimitAPIs).
 
 // AppLimits is an app's own limits on an API.
 type AppLimits struct {

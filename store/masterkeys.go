@@ -71,7 +71,7 @@ func (s *Store) SealingKeyIDs(ctx context.Context) ([]string, error) {
 
 // scanSealingKeyIDs reads the master key id of every sealed secret.
 func (s *Store) scanSealingKeyIDs(ctx context.Context) ([]string, error) {
-	names, err := s.scanNames(ctx, globEscape(s.keys.prefix)+"key:{*}")
+	names, err := s.scanNames(ctx, s.keys.keyNames())
 	if err != nil {
 		return nil, opErr("read master key ids", err)
 	}
@@ -170,7 +170,7 @@ func (s *Store) WithdrawMasterKeys(ctx context.Context, instance string) error {
 // MasterKeyReaders returns the live announcements: per authzd instance,
 // the master key ids it opens.
 func (s *Store) MasterKeyReaders(ctx context.Context) (map[string][]string, error) {
-	names, err := s.scanNames(ctx, globEscape(s.keys.keyReaders())+"*}")
+	names, err := s.scanNames(ctx, s.keys.keyReaderNames())
 	if err != nil {
 		return nil, opErr("read authzd announcements", err)
 	}

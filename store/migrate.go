@@ -57,9 +57,8 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		k.plaintext = true // secrets in clear stay in clear
 		kr = &k
 	}
-	pre := globEscape(s.keys.prefix)
 
-	names, err := s.scanNames(ctx, pre+"key:{*}")
+	names, err := s.scanNames(ctx, s.keys.keyNames())
 	if err != nil {
 		return res, opErr("migrate", err)
 	}
@@ -69,7 +68,7 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		if !ok {
 			// A token index: key:{…}:tokens. A format-1 one left without
 			// its record holds an app_key in its name.
-			if in, isIdx := strings.CutSuffix(strings.TrimPrefix(name, s.keys.prefix+"key:{"), "}:tokens"); isIdx && !validHash(in) {
+			if in, isIdx := strings.CutSuffix(strings.TrimPrefix(name, s.keys.keyNamePrefix()), "}:tokens"); isIdx && !validHash(in) {
 				leftovers = append(leftovers, name)
 			}
 			continue
@@ -83,7 +82,7 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		}
 	}
 
-	tokens, err := s.scanNames(ctx, pre+"token:{*}")
+	tokens, err := s.scanNames(ctx, s.keys.tokenNames())
 	if err != nil {
 		return res, opErr("migrate", err)
 	}
@@ -95,17 +94,17 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		res.Tokens += n
 	}
 
-	counters, err := s.scanNames(ctx, pre+"oauth2fail:{key:*}")
+	counters, err := s.scanNames(ctx, s.keys.authFailureNames("key"))
 	if err != nil {
 		return res, opErr("migrate", err)
 	}
 	for _, name := range counters {
-		id := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.prefix+"oauth2fail:{key:"), "}")
+		id := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.authFailurePrefix("key")), "}")
 		if !validHash(id) {
 			leftovers = append(leftovers, name)
 		}
 	}
-	sets, err := s.scanNames(ctx, pre+"app:{*}:keys")
+	sets, err := s.scanNames(ctx, s.keys.appKeySets())
 	if err != nil {
 		return res, opErr("migrate", err)
 	}
@@ -159,7 +158,7 @@ func (s *Store) migrateKey(ctx context.Context, kr *Keyring, name, appKey string
 	if hash == appKey {
 		return false, nil
 	}
-	newK, oldIdx, newIdx := s.keys.key(hash), name+":tokens", s.keys.keyTokens(hash)
+	newK, oldIdx, newIdx := s.keys.key(hash), s.keys.recordTokens(name), s.keys.keyTokens(hash)
 	moved := false
 	err := s.watchTx(ctx, func(tx txn) error {
 		typ, err := tx.Type(ctx, name).Result()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/appauthz/appauthz/authz"
+	"github.com/appauthz/appauthz/store/redistest"
 )
 
 // Lookup and Principal each cost one round trip however many records they
@@ -20,7 +21,7 @@ func TestRoundTrips(t *testing.T) {
 	if err := s.AddGrant(ctx, GrantInfo{API: "orders", AppID: "app1"}); err != nil {
 		t.Fatal(err)
 	}
-	hook := &CountingHook{}
+	hook := &redistest.CountingHook{}
 	rdb.AddHook(hook)
 	if err := rdb.Ping(ctx).Err(); err != nil { // connection set-up is not the Check's
 		t.Fatal(err)

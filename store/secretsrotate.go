@@ -49,7 +49,7 @@ func (s *Store) RotateSecrets(ctx context.Context) (RotateResult, error) {
 		return res, err
 	}
 
-	names, err := s.scanNames(ctx, globEscape(s.keys.prefix)+"key:{*}")
+	names, err := s.scanNames(ctx, s.keys.keyNames())
 	if err != nil {
 		return res, opErr("rotate master key", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) scanNames(ctx context.Context, pattern string) ([]string, error)
 // braces (the app_key hash, or in format 1 the app_key), or false for a
 // name that is no key record (a token index).
 func (s *Store) keyRecordName(name string) (string, bool) {
-	inner := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.prefix+"key:{"), "}")
+	inner := strings.TrimSuffix(strings.TrimPrefix(name, s.keys.keyNamePrefix()), "}")
 	return inner, name == s.keys.legacyKey(inner)
 }
 

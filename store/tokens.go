@@ -97,8 +97,8 @@ func (s *Store) SaveToken(ctx context.Context, t oauth2.Token) error {
 		return s.saveTokenCluster(ctx, cc, t, rec)
 	}
 	// The key's index sits beside its record (the same hash tag).
-	keys := []string{t.Record, s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), t.Record + ":tokens"}
-	res, err := saveTokenScript.Run(ctx, s.rdb, keys, t.AppID, rec, t.TTL.Milliseconds(), t.Hash, MaxTokensPerKey, s.keys.prefix+"token:{").Text()
+	keys := []string{t.Record, s.keys.app(t.AppID), s.keys.token(t.Hash), s.keys.appTokens(t.AppID), s.keys.recordTokens(t.Record)}
+	res, err := saveTokenScript.Run(ctx, s.rdb, keys, t.AppID, rec, t.TTL.Milliseconds(), t.Hash, MaxTokensPerKey, s.keys.tokenNamePrefix()).Text()
 	if err != nil {
 		return fmt.Errorf("store: save token: %w", err)
 	}

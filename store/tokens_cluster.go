@@ -39,11 +39,11 @@ func (s *Store) saveTokenCluster(ctx context.Context, cc *redis.ClusterClient, t
 	if err := cc.Set(ctx, tokK, rec, t.TTL).Err(); err != nil {
 		return fmt.Errorf("store: save token: %w", err)
 	}
-	res, err := s.indexToken(ctx, cc, t.Record, t.Record+":tokens", t.AppID, t, MaxTokensPerKey)
+	res, err := s.indexToken(ctx, cc, t.Record, s.keys.recordTokens(t.Record), t.AppID, t, MaxTokensPerKey)
 	if err == nil && res[0] == "ok" {
 		capped := res[1:]
 		if res, err = s.indexToken(ctx, cc, s.keys.app(t.AppID), s.keys.appTokens(t.AppID), "", t, 0); err == nil && res[0] != "ok" {
-			cc.ZRem(ctx, t.Record+":tokens", t.Hash)
+			cc.ZRem(ctx, s.keys.recordTokens(t.Record), t.Hash)
 		}
 		if len(capped) > 0 {
 			s.endCapped(ctx, cc, t.AppID, capped)

@@ -40,9 +40,6 @@ const adminLockTTL = 10 * time.Second
 // store timeout usually ends the wait first).
 const maxLockWait = 5 * time.Second
 
-// adminLock is the key of the cluster-wide admin lock.
-func (k keyspace) adminLock() string { return k.prefix + "lock:admin" }
-
 // unlockScript deletes the lock only if it is still ours: one that expired
 // and was taken by another writer stays.
 var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)

@@ -34,7 +34,7 @@ const (
 type benchWorld struct {
 	srv  *extauthz.Server
 	eng  extauthz.Decider
-	hook *store.CountingHook
+	hook *redistest.CountingHook
 }
 
 func newBenchWorld(b *testing.B) *benchWorld {
@@ -81,7 +81,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 			b.Fatal("the cache did not subscribe to invalidations")
 		}
 	}
-	hook := &store.CountingHook{}
+	hook := &redistest.CountingHook{}
 	rdb.AddHook(hook)
 	// A JSON logger at INFO, as in production: allows are not logged.
 	eng := authz.NewEngine(c)
@@ -203,7 +203,7 @@ func mustAllow(tb testing.TB, srv *extauthz.Server, cr *authv3.CheckRequest) {
 
 // reportRoundTrips reports Redis round trips per Check and fails when
 // they are not what the design promises.
-func reportRoundTrips(b *testing.B, hook *store.CountingHook, checks, want int64) {
+func reportRoundTrips(b *testing.B, hook *redistest.CountingHook, checks, want int64) {
 	b.Helper()
 	got := float64(hook.RoundTrips()) / float64(checks)
 	b.ReportMetric(got, "redis-rt/op")
