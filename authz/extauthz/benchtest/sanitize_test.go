@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/appauthz/appauthz/authz"
 	"github.com/appauthz/appauthz/authz/extauthz"
@@ -39,37 +37,15 @@ func TestCheckInvalidUTF8AppNameRealStore(t *testing.T) {
 	if _, err := proto.Marshal(resp); err != nil {
 		t.Fatalf("proto.Marshal: %v", err)
 	}
-	set := checkOptions(t, "headers", resp.GetOkResponse().GetHeaders())
-	if got := set[authz.HeaderAppName]; got != "Bad!Name!!" {
+	// The mutations' shape is extauthz's own tests' concern; here only
+	// the sanitized value matters.
+	got := ""
+	for _, o := range resp.GetOkResponse().GetHeaders() {
+		if o.GetHeader().GetKey() == authz.HeaderAppName {
+			got = o.GetHeader().GetValue()
+		}
+	}
+	if got != "Bad!Name!!" {
 		t.Errorf("%s = %q; want %q", authz.HeaderAppName, got, "Bad!Name!!")
 	}
-}
-
-// checkOptions asserts the portable mutation shape (overwrite-or-add,
-// append unset, value not raw_value, no duplicates) and returns the
-// headers as a map; extauthz's tests hold the same check.
-func checkOptions(t *testing.T, what string, opts []*corev3.HeaderValueOption) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, o := range opts {
-		if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
-			t.Errorf("%s %q: append_action = %v; want OVERWRITE_IF_EXISTS_OR_ADD", what, o.GetHeader().GetKey(), o.GetAppendAction())
-		}
-		if has(o, "append") {
-			t.Errorf("%s %q: append is set; it must stay nil (Envoy <= 1.36 would read it)", what, o.GetHeader().GetKey())
-		}
-		if len(o.GetHeader().GetRawValue()) > 0 {
-			t.Errorf("%s %q: raw_value set; use value", what, o.GetHeader().GetKey())
-		}
-		if _, dup := out[o.GetHeader().GetKey()]; dup {
-			t.Errorf("%s %q listed twice", what, o.GetHeader().GetKey())
-		}
-		out[o.GetHeader().GetKey()] = o.GetHeader().GetValue()
-	}
-	return out
-}
-
-func has(m proto.Message, name protoreflect.Name) bool {
-	r := m.ProtoReflect()
-	return r.Has(r.Descriptor().Fields().ByName(name))
 }
