@@ -2,9 +2,9 @@ package httpauthz
 
 import (
 	"errors"
-	"net"
-	"net/netip"
 	"strings"
+
+	"github.com/appauthz/appauthz/authz"
 )
 
 // Headers a forward-auth proxy describes the original request with. The
@@ -43,59 +43,9 @@ var controlHeaders = []string{
 var errUntrusted = errors.New("the forward-auth endpoint answers only proxies listed in --trusted-proxies; add the proxy's address to it")
 
 // Trusted is the set of proxies whose X-Forwarded-*, X-Original-* and
-// X-Appauthz-Api/Stage headers are believed.
-type Trusted []netip.Prefix
-
-// Contains reports whether a is a trusted proxy.
-func (t Trusted) Contains(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range t {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// peerAddr parses an http.Request.RemoteAddr ("ip:port").
-func peerAddr(remote string) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.Unmap(), true
-}
-
-// ClientAddr is the address of the client a request came from: the peer,
-// or, when the peer is a trusted proxy, the rightmost X-Forwarded-For hop
-// that is not one (the leftmost hops are whatever the client wrote). A hop
-// that does not parse stops the walk at the last address that did.
-func ClientAddr(peer netip.Addr, xff string, t Trusted) string {
-	if !peer.IsValid() {
-		return ""
-	}
-	if !t.Contains(peer) {
-		return peer.String()
-	}
-	for xff != "" {
-		i := strings.LastIndexByte(xff, ',')
-		hop := strings.TrimSpace(xff[i+1:])
-		xff = xff[:max(i, 0)]
-		a, err := netip.ParseAddr(hop)
-		if err != nil {
-			break
-		}
-		peer = a.Unmap()
-		if !t.Contains(peer) {
-			break
-		}
-	}
-	return peer.String()
-}
+// X-Appauthz-Api/Stage headers are believed (--trusted-proxies, the same
+// list the OAuth2 endpoint uses for X-Forwarded-For).
+type Trusted = authz.TrustedProxies
 
 // Original is the original request as a forward-auth proxy describes it.
 type Original struct {

@@ -57,7 +57,7 @@ func FuzzForwarded(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got := ClientAddr(a, xff, proxies)
+		got := authz.ClientAddr(a, xff, proxies)
 		if got != a.Unmap().String() && !strings.Contains(xff, strings.TrimPrefix(got, "::ffff:")) {
 			if _, err := netip.ParseAddr(got); err != nil {
 				t.Fatalf("client address %q is neither the peer nor a hop", got)

@@ -80,9 +80,9 @@ func New(d Decider, opts ...Option) (*Handler, error) {
 // contract's status, header and body; nothing falls through to allow.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	peer, ok := peerAddr(r.RemoteAddr)
+	peer, ok := authz.PeerAddr(r.RemoteAddr)
 	trusted := ok && h.trusted.Contains(peer)
-	source := ClientAddr(peer, strings.Join(r.Header.Values(hForwardedFor), ","), h.trusted)
+	source := authz.ClientAddr(peer, strings.Join(r.Header.Values(hForwardedFor), ","), h.trusted)
 
 	var (
 		req      *authz.Request

@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -162,37 +160,9 @@ func clientCredentials(r *http.Request, form url.Values) (string, []string, *oau
 // peer, or, when the peer is a trusted proxy, the rightmost address in
 // X-Forwarded-For that is not one.
 func (h *Handler) source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
+	peer, ok := authz.PeerAddr(r.RemoteAddr)
+	if !ok {
 		return "unknown"
 	}
-	peer = peer.Unmap()
-	if !h.trustedAddr(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // a hop we cannot read: stop at the last one we trust
-		}
-		peer = a.Unmap()
-		if !h.trustedAddr(peer) {
-			break
-		}
-	}
-	return peer.String()
-}
-
-func (h *Handler) trustedAddr(a netip.Addr) bool {
-	for _, p := range h.trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return authz.ClientAddr(peer, strings.Join(r.Header.Values("X-Forwarded-For"), ","), h.trusted)
 }

@@ -30,7 +30,7 @@ type Handler struct {
 	ttl         time.Duration
 	maxFailures int64
 	window      time.Duration
-	trusted     []netip.Prefix
+	trusted     authz.TrustedProxies
 	now         func() time.Time
 	log         *slog.Logger
 	requests    *prometheus.CounterVec
